@@ -1,0 +1,227 @@
+/**
+ * The cancel tree. Every piece of loopwise-run code executes inside a Scope:
+ * the root, a task, a group, a timeout/moveOnAfter/scope/shield body, a
+ * combinator. Scopes are plain objects linked to their parent by an intrusive
+ * doubly linked list (O(1) to add and remove, no Set churn under GC), and the
+ * current one is carried by the runtime's AsyncLocalStorage.
+ *
+ * Cancellation is level-triggered (Trio/AnyIO): `cancelledBy` is set on the
+ * scope and its whole subtree (stopping at shields) when a cancel happens, and
+ * stays set until the scope ends, so every later checkpoint throws at once; a
+ * checkpoint is one field read. `cancelledBy` names the *outermost* cancelled
+ * scope; only that scope absorbs the CancelledError at its boundary, so nested
+ * timeouts convert only their own firing into TimeoutError.
+ *
+ * AbortSignals are made lazily, only when somebody reads one: creating an
+ * AbortController costs ~5 µs on Node 20, and per-scope listeners or
+ * `AbortSignal.any` would leak or grow linearly (see
+ * shared/research/core-baselines.md). Cancellation walks the tree instead.
+ */
+import { CancelledError, TimeoutError } from '../errors.js';
+import type { Clock } from './clock.js';
+import { rt } from './runtime.js';
+import type { Waiter } from './waiter.js';
+
+export type ScopeKind =
+  | 'root'
+  | 'task'
+  | 'group'
+  | 'timeout'
+  | 'deadline'
+  | 'moveOnAfter'
+  | 'scope'
+  | 'shield'
+  | 'gather'
+  | 'race'
+  | 'any'
+  | 'map'
+  | 'asCompleted';
+
+/** The deadline of a timeout/deadline/moveOnAfter scope. */
+export class Deadline {
+  timer: unknown = null;
+  clock: Clock | null = null;
+  /** Set when this deadline fired. */
+  timedOut = false;
+  constructor(
+    /** Time on the loopwise clock. */
+    readonly at: number,
+    /** The budget in ms (for TimeoutError and taskTree). */
+    readonly budgetMs: number,
+  ) {}
+}
+
+export class Scope {
+  parent: Scope | null;
+  readonly kind: ScopeKind;
+  /** The nearest task at or above this scope (null outside any task). */
+  task: Scope | null;
+  readonly shielded: boolean;
+  /** The outermost cancelled scope whose cancellation reaches this one. */
+  cancelledBy: Scope | null = null;
+  /** This scope's own cancel() was called (or its deadline fired). */
+  cancelRequested = false;
+  /** The error every checkpoint under this scope throws once it is cancelled. */
+  cancelError: CancelledError | null = null;
+  controller: AbortController | null = null;
+  firstChild: Scope | null = null;
+  lastChild: Scope | null = null;
+  prevSibling: Scope | null = null;
+  nextSibling: Scope | null = null;
+  firstWaiter: Waiter<any> | null = null;
+  lastWaiter: Waiter<any> | null = null;
+  /** timeout/deadline/moveOnAfter only (kept out of line: most scopes are tasks). */
+  deadline: Deadline | null = null;
+  /** Loopwise-clock ms, rounded (a small integer stays unboxed in the object). */
+  readonly startedAt: number;
+  closed = false;
+
+  constructor(parent: Scope | null, kind: ScopeKind, shielded = false) {
+    this.parent = parent;
+    this.kind = kind;
+    this.shielded = shielded;
+    this.task = parent === null ? null : parent.task;
+    this.startedAt = Math.round(rt.clock.now());
+    if (parent !== null) {
+      if (!shielded) this.cancelledBy = parent.cancelledBy;
+      linkChild(parent, this);
+    }
+  }
+
+  /** Hook for Task: called once when cancellation first reaches it. */
+  onCancelled(): void {}
+}
+
+if (rt.root === undefined) rt.root = new Scope(null, 'root');
+
+/** The scope the calling code runs in. */
+export function currentScope(): Scope {
+  return rt.als.getStore() ?? rt.root;
+}
+
+function linkChild(parent: Scope, child: Scope): void {
+  const last = parent.lastChild;
+  child.prevSibling = last;
+  child.nextSibling = null;
+  if (last === null) parent.firstChild = child;
+  else last.nextSibling = child;
+  parent.lastChild = child;
+}
+
+function unlinkChild(parent: Scope, child: Scope): void {
+  if (child.prevSibling === null) parent.firstChild = child.nextSibling;
+  else child.prevSibling.nextSibling = child.nextSibling;
+  if (child.nextSibling === null) parent.lastChild = child.prevSibling;
+  else child.nextSibling.prevSibling = child.prevSibling;
+  child.prevSibling = child.nextSibling = null;
+}
+
+/**
+ * Ends a scope: clears its deadline, unlinks it from its parent, and hands
+ * children that outlive it (detached `spawn` tasks) to its parent, so the
+ * cancellation of any ancestor still reaches them.
+ */
+export function closeScope(s: Scope): void {
+  if (s.closed) return;
+  s.closed = true;
+  const d = s.deadline;
+  if (d !== null && d.timer !== null) {
+    d.clock!.clearTimer(d.timer);
+    d.timer = null;
+  }
+  const parent = s.parent;
+  if (parent === null) return;
+  unlinkChild(parent, s);
+  let c = s.firstChild;
+  if (c !== null) {
+    s.firstChild = s.lastChild = null;
+    while (c !== null) {
+      const next: Scope | null = c.nextSibling;
+      c.parent = parent;
+      linkChild(parent, c);
+      c = next;
+    }
+  }
+}
+
+/** The scope's AbortSignal, made on first use; aborted with the CancelledError. */
+export function scopeSignal(s: Scope): AbortSignal {
+  if (s === rt.root) return (rt.rootSignal ??= new AbortController().signal);
+  let c = s.controller;
+  if (c === null) {
+    c = s.controller = new AbortController();
+    if (s.cancelledBy !== null) c.abort(s.cancelledBy.cancelError);
+  }
+  return c.signal;
+}
+
+/**
+ * Cancels `s` and everything inside it (not across shields). Idempotent; a
+ * closed scope ignores it. Waiters of newly cancelled scopes reject in this
+ * same tick; AbortSignals that exist are aborted.
+ */
+export function cancelScope(s: Scope, reason: unknown): void {
+  if (s.closed || s.cancelRequested || s === rt.root) return;
+  s.cancelRequested = true;
+  s.cancelError = new CancelledError(reason);
+  if (s.cancelledBy !== null && s.cancelledBy !== s) return; // an ancestor's cancellation already covers it
+  propagate(s);
+}
+
+function propagate(origin: Scope): void {
+  // Mark first, then notify: notifications run user code (abort listeners),
+  // which must see a consistent tree.
+  const fresh: Scope[] = [];
+  const stack: Scope[] = [origin];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.cancelledBy === null) fresh.push(n);
+    n.cancelledBy = origin;
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) if (!c.shielded) stack.push(c);
+  }
+  const err = origin.cancelError;
+  for (let i = 0; i < fresh.length; i++) {
+    const n = fresh[i]!;
+    let w = n.firstWaiter;
+    while (w !== null) {
+      const next: Waiter<any> | null = w.next;
+      w.cancel(err);
+      w = next;
+    }
+    if (n.controller !== null && !n.controller.signal.aborted) n.controller.abort(err);
+    if (n.kind === 'task') n.onCancelled();
+  }
+}
+
+/**
+ * True when an error leaving scope `s` is the cancellation that `s` itself
+ * must absorb: `s` is the outermost cancelled scope and the error is a
+ * CancelledError (from any copy of loopwise).
+ */
+export function absorbs(s: Scope, error: unknown): boolean {
+  return s.cancelledBy === s && typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'LOOPWISE_CANCELLED';
+}
+
+/**
+ * Gives `s` a deadline `at` on the active clock, `delayMs` from now (Infinity:
+ * none); `budgetMs` is what a TimeoutError reports.
+ */
+export function armDeadline(s: Scope, delayMs: number, at: number, budgetMs: number): void {
+  const d = (s.deadline = new Deadline(at, budgetMs));
+  if (at === Infinity) return;
+  if (delayMs <= 0) {
+    fireDeadline(s);
+    return;
+  }
+  const clock = rt.clock;
+  d.clock = clock;
+  d.timer = clock.setTimer(delayMs, fireDeadline, s, true);
+}
+
+function fireDeadline(s: Scope): void {
+  const d = s.deadline!;
+  d.timer = null;
+  if (s.closed || s.cancelRequested) return;
+  d.timedOut = true;
+  cancelScope(s, new TimeoutError(d.budgetMs));
+}

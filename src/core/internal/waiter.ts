@@ -1,0 +1,133 @@
+/**
+ * A Waiter is one pending checkpoint: a promise that settles either with what
+ * it waits for (a timer, a permit, a task's outcome) or, at once, with the
+ * CancelledError of its scope when that scope is cancelled.
+ *
+ * It is an intrusive list node twice over: in its scope's waiter list (so a
+ * cancellation finds it in O(1) and removes it in O(1)) and, for primitives, in
+ * the primitive's FIFO queue. Intrusive links instead of Sets/arrays keep a
+ * wait to one object and one promise, with no per-wait abort listener: a task
+ * awaiting in a loop would otherwise grow an AbortSignal's listener list, and
+ * removing a listener there is linear in the list's length.
+ */
+import type { Clock } from './clock.js';
+import type { Scope } from './scope.js';
+
+export class Waiter<T = unknown> {
+  resolve!: (value: T) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<T>;
+  scope: Scope | null = null;
+  prev: Waiter<any> | null = null;
+  next: Waiter<any> | null = null;
+  /** The FIFO queue of a primitive this waiter stands in, if any. */
+  queue: WaitQueue | null = null;
+  qprev: Waiter<any> | null = null;
+  qnext: Waiter<any> | null = null;
+  /** What is awaited, for taskTree(): 'sleep', 'Lock.acquire', 'task', ... */
+  what: string;
+  /** Detail for `what`: the ms of a sleep, the awaited task, an item to put. */
+  arg: unknown;
+  /** Cleanup when cancelled: clear a timer, give back a hand-off. */
+  onCancel: ((w: Waiter<T>) => void) | null = null;
+  handle: unknown = null;
+  clock: Clock | null = null;
+  settled = false;
+
+  constructor(what: string, arg: unknown) {
+    this.what = what;
+    this.arg = arg;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Settles with a value; false when the waiter had already settled. */
+  fulfil(value: T): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.detach();
+    this.resolve(value);
+    return true;
+  }
+
+  fail(error: unknown): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.detach();
+    this.reject(error);
+    return true;
+  }
+
+  /** Called by scope cancellation. */
+  cancel(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach();
+    const hook = this.onCancel;
+    if (hook !== null) {
+      this.onCancel = null;
+      hook(this);
+    }
+    this.reject(error);
+  }
+
+  detach(): void {
+    const s = this.scope;
+    if (s !== null) {
+      if (this.prev === null) s.firstWaiter = this.next;
+      else this.prev.next = this.next;
+      if (this.next === null) s.lastWaiter = this.prev;
+      else this.next.prev = this.prev;
+      this.prev = this.next = null;
+      this.scope = null;
+    }
+    if (this.queue !== null) this.queue.remove(this);
+  }
+}
+
+/** Links `w` into the waiter list of `scope`. */
+export function attachWaiter(scope: Scope, w: Waiter<any>): void {
+  w.scope = scope;
+  const last = scope.lastWaiter;
+  w.prev = last;
+  if (last === null) scope.firstWaiter = w;
+  else last.next = w;
+  scope.lastWaiter = w;
+}
+
+/** A FIFO of waiters for a primitive (Lock, Semaphore, Event, Queue). */
+export class WaitQueue {
+  head: Waiter<any> | null = null;
+  tail: Waiter<any> | null = null;
+  length = 0;
+
+  push(w: Waiter<any>): void {
+    w.queue = this;
+    w.qprev = this.tail;
+    w.qnext = null;
+    if (this.tail === null) this.head = w;
+    else this.tail.qnext = w;
+    this.tail = w;
+    this.length++;
+  }
+
+  /** Removes and returns the oldest waiter (it is still unsettled). */
+  shift(): Waiter<any> | null {
+    const w = this.head;
+    if (w !== null) this.remove(w);
+    return w;
+  }
+
+  remove(w: Waiter<any>): void {
+    if (w.queue !== this) return;
+    if (w.qprev === null) this.head = w.qnext;
+    else w.qprev.qnext = w.qnext;
+    if (w.qnext === null) this.tail = w.qprev;
+    else w.qnext.qprev = w.qprev;
+    w.qprev = w.qnext = null;
+    w.queue = null;
+    this.length--;
+  }
+}
