@@ -10,7 +10,7 @@
  */
 import { rt } from './internal/runtime.js';
 import { absorbs, cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
-import { checkFunction } from './internal/validate.js';
+import { checkFunction } from '../internal/validate.js';
 
 /** The handle a `scope` body receives. */
 export interface CancelScope {

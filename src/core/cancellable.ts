@@ -8,7 +8,7 @@
  */
 import { rt } from './internal/runtime.js';
 import { currentScope, scopeSignal } from './internal/scope.js';
-import { show, typeError, checkOptions } from './internal/validate.js';
+import { show, typeError, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
 /** Options of `cancellable`. */

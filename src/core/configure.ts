@@ -5,7 +5,7 @@
  * running `cancelWarningMs` after it was cancelled, naming what it awaits.
  */
 import { rt } from './internal/runtime.js';
-import { checkMs, checkOptions, show, typeError } from './internal/validate.js';
+import { checkMs, checkOptions, show, typeError } from '../internal/validate.js';
 
 export interface LoopwiseConfig {
   debug?: boolean;

@@ -12,7 +12,7 @@
 import { GroupClosedError, isCancelledError } from './errors.js';
 import { rt } from './internal/runtime.js';
 import { cancelScope, closeScope, currentScope, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
-import { checkFunction, checkName, checkOptions } from './internal/validate.js';
+import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { Task, type SpawnOptions, type TaskFn, type TaskOwner } from './task.js';
 
 /** The handle a group body receives. */

@@ -4,7 +4,7 @@
  * Disposable, so `using _ = await lock.acquire()` releases on every path.
  */
 import { Permits } from './internal/permits.js';
-import { checkFunction } from './internal/validate.js';
+import { checkFunction } from '../internal/validate.js';
 
 export class Lock {
   readonly #p = new Permits(1, 'Lock');

@@ -9,7 +9,7 @@
 import { QueueClosedError } from './errors.js';
 import { Ring } from './internal/ring.js';
 import { currentScope } from './internal/scope.js';
-import { checkCount, checkOptions } from './internal/validate.js';
+import { checkCount, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter, WaitQueue } from './internal/waiter.js';
 
 export interface QueueOptions {

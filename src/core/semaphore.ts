@@ -5,7 +5,7 @@
  * happens rather than silently widening the limit).
  */
 import { Permits } from './internal/permits.js';
-import { checkCount, checkFunction } from './internal/validate.js';
+import { checkCount, checkFunction } from '../internal/validate.js';
 
 export class Semaphore {
   readonly #p: Permits;

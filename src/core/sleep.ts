@@ -9,7 +9,7 @@
  */
 import { rt } from './internal/runtime.js';
 import { currentScope } from './internal/scope.js';
-import { checkMs } from './internal/validate.js';
+import { checkMs } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
 /** The loopwise clock in ms: monotonic (`performance.now()`), or a TestClock's virtual time. */

@@ -16,7 +16,7 @@
 import { isCancelledError } from './errors.js';
 import { rt } from './internal/runtime.js';
 import { cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
-import { checkFunction, checkName, checkOptions } from './internal/validate.js';
+import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
 export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
@@ -47,9 +47,9 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   /** The value once fulfilled, the error once rejected or cancelled. */
   #result: unknown = undefined;
   #promise: Promise<T | undefined> = undefined as unknown as Promise<T | undefined>;
-  /** The group or combinator that joins this task; null when detached. */
+  /** @internal The group or combinator that joins this task; null when detached. */
   readonly owner: TaskOwner | null;
-  /** Position in a combinator's input. */
+  /** @internal Position in a combinator's input. */
   slot = 0;
   /** Debug mode only. */
   #debug: TaskDebug | null = null;
@@ -115,7 +115,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     return 'Task';
   }
 
-  /** The value of a fulfilled task, the error of a rejected or cancelled one. */
+  /** @internal The value of a fulfilled task, the error of a rejected or cancelled one. */
   get result(): { value: T | undefined; error: unknown } {
     return this.#state === 'fulfilled' ? { value: this.#result as T, error: undefined } : { value: undefined, error: this.#result };
   }
@@ -164,7 +164,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     if (this.owner !== null) this.owner.childDone(this);
   }
 
-  /** The settled outcome as a promise (the task must have settled). */
+  /** @internal The settled outcome as a promise (the task must have settled). */
   outcome(): Promise<T> {
     // A detached task's own promise carries its real outcome (and touching it
     // marks a reported unhandled rejection as handled).
@@ -189,6 +189,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     return w.promise;
   }
 
+  /** @internal */
   override onCancelled(): void {
     if (!rt.debug || this.#state !== 'running') return;
     const d = (this.#debug ??= new TaskDebug(undefined));

@@ -10,7 +10,7 @@
  */
 import { rt } from './internal/runtime.js';
 import { absorbs, armDeadline, closeScope, currentScope, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
-import { checkFunction, checkMs, rangeError, show, typeError } from './internal/validate.js';
+import { checkFunction, checkMs, rangeError, show, typeError } from '../internal/validate.js';
 
 /** A body that receives the scope's signal (made only if declared). */
 export type ScopeBody<T> = (signal: AbortSignal) => T | PromiseLike<T>;

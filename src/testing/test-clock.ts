@@ -15,7 +15,7 @@
  */
 import { rt } from '../core/internal/runtime.js';
 import type { Clock, TimerCallback } from '../core/internal/clock.js';
-import { checkMs, checkOptions, show, typeError } from '../core/internal/validate.js';
+import { checkMs, checkOptions, show, typeError } from '../internal/validate.js';
 
 const realSetImmediate = setImmediate;
 

@@ -8,7 +8,7 @@
 import { Nursery } from '../group.js';
 import { currentScope } from '../internal/scope.js';
 import { checkThunks, type Thunk } from '../internal/thunks.js';
-import { checkOptions, show, typeError } from '../internal/validate.js';
+import { checkOptions, show, typeError } from '../../internal/validate.js';
 import type { Task } from '../task.js';
 
 type Results<T extends readonly Thunk[]> = { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };

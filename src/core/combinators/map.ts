@@ -11,7 +11,7 @@ import { Nursery } from '../group.js';
 import { cancellable } from '../cancellable.js';
 import { currentScope, scopeSignal, type Scope } from '../internal/scope.js';
 import { readConcurrency } from '../internal/thunks.js';
-import { checkFunction, show, typeError } from '../internal/validate.js';
+import { checkFunction, show, typeError } from '../../internal/validate.js';
 import type { Task } from '../task.js';
 
 export type MapFn<I, O> = (item: I, index: number, signal: AbortSignal) => O | PromiseLike<O>;

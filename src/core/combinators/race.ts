@@ -8,7 +8,7 @@
 import { Nursery } from '../group.js';
 import { cancelScope, currentScope } from '../internal/scope.js';
 import { aggregate, checkThunks, type Thunk } from '../internal/thunks.js';
-import { rangeError } from '../internal/validate.js';
+import { rangeError } from '../../internal/validate.js';
 import type { Task } from '../task.js';
 
 async function runRace<T>(fns: readonly Thunk<T>[], kind: 'race' | 'any'): Promise<T> {

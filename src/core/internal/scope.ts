@@ -17,6 +17,7 @@
  * `AbortSignal.any` would leak or grow linearly (see
  * shared/research/core-baselines.md). Cancellation walks the tree instead.
  */
+import { setMaxListeners } from 'node:events';
 import { CancelledError, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
 import { rt } from './runtime.js';
@@ -52,30 +53,42 @@ export class Deadline {
 }
 
 export class Scope {
+  /** @internal */
   parent: Scope | null;
+  /** @internal */
   readonly kind: ScopeKind;
-  /** The nearest task at or above this scope (null outside any task). */
+  /** The nearest task at or above this scope (null outside any task). @internal */
   task: Scope | null;
+  /** @internal */
   readonly shielded: boolean;
-  /** The outermost cancelled scope whose cancellation reaches this one. */
+  /** The outermost cancelled scope whose cancellation reaches this one. @internal */
   cancelledBy: Scope | null = null;
-  /** This scope's own cancel() was called (or its deadline fired). */
+  /** This scope's own cancel() was called (or its deadline fired). @internal */
   cancelRequested = false;
-  /** The error every checkpoint under this scope throws once it is cancelled. */
+  /** The error every checkpoint under this scope throws once it is cancelled. @internal */
   cancelError: CancelledError | null = null;
+  /** @internal */
   controller: AbortController | null = null;
+  /** @internal */
   firstChild: Scope | null = null;
+  /** @internal */
   lastChild: Scope | null = null;
+  /** @internal */
   prevSibling: Scope | null = null;
+  /** @internal */
   nextSibling: Scope | null = null;
+  /** @internal */
   firstWaiter: Waiter<any> | null = null;
+  /** @internal */
   lastWaiter: Waiter<any> | null = null;
-  /** timeout/deadline/moveOnAfter only (kept out of line: most scopes are tasks). */
+  /** timeout/deadline/moveOnAfter only (kept out of line: most scopes are tasks). @internal */
   deadline: Deadline | null = null;
-  /** Loopwise-clock ms, rounded (a small integer stays unboxed in the object). */
+  /** Loopwise-clock ms, rounded (a small integer stays unboxed in the object). @internal */
   readonly startedAt: number;
+  /** @internal */
   closed = false;
 
+  /** @internal */
   constructor(parent: Scope | null, kind: ScopeKind, shielded = false) {
     this.parent = parent;
     this.kind = kind;
@@ -88,7 +101,7 @@ export class Scope {
     }
   }
 
-  /** Hook for Task: called once when cancellation first reaches it. */
+  /** Hook for Task: called once when cancellation first reaches it. @internal */
   onCancelled(): void {}
 }
 
@@ -144,12 +157,26 @@ export function closeScope(s: Scope): void {
   }
 }
 
-/** The scope's AbortSignal, made on first use; aborted with the CancelledError. */
+/**
+ * The scope's AbortSignal, made on first use; aborted with the CancelledError.
+ * A scope's signal is meant to be shared by everything running in the scope
+ * (twenty concurrent fetches, pool jobs), so Node's "possible EventTarget
+ * memory leak" warning at 11 listeners is lifted for it: loopwise removes its
+ * own listeners when each operation ends.
+ */
 export function scopeSignal(s: Scope): AbortSignal {
-  if (s === rt.root) return (rt.rootSignal ??= new AbortController().signal);
+  if (s === rt.root) {
+    let r = rt.rootSignal;
+    if (r === null) {
+      r = rt.rootSignal = new AbortController().signal;
+      setMaxListeners(0, r);
+    }
+    return r;
+  }
   let c = s.controller;
   if (c === null) {
     c = s.controller = new AbortController();
+    setMaxListeners(0, c.signal);
     if (s.cancelledBy !== null) c.abort(s.cancelledBy.cancelError);
   }
   return c.signal;

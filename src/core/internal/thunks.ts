@@ -1,5 +1,5 @@
 /** Validation shared by the combinators. */
-import { checkCount, checkOptions, show, typeError } from './validate.js';
+import { checkCount, checkOptions, show, typeError } from '../../internal/validate.js';
 
 /** A branch of a combinator: receives the branch's signal (made only if declared). */
 export type Thunk<T = unknown> = (signal: AbortSignal) => T | PromiseLike<T>;

@@ -1,9 +1,10 @@
 /**
- * Argument checks shared by every public entry point. A bad argument is a
- * TypeError (wrong type) or RangeError (right type, wrong value) whose message
- * names the argument and shows the value, with a stable `code`.
+ * Argument checks shared by every public entry point (core, workers, monitor,
+ * CLI). A leaf module with no imports, outside core so the other areas need
+ * not reach into core internals. A bad argument is a TypeError (wrong type)
+ * or RangeError (right type, wrong value) whose message names the argument
+ * and shows the value, with a stable `code`.
  */
-
 export type InvalidArgCode = 'LOOPWISE_INVALID_ARG_TYPE' | 'LOOPWISE_INVALID_ARG_VALUE';
 
 export function show(value: unknown): string {

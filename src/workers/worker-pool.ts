@@ -1,0 +1,549 @@
+/**
+ * WorkerPool: CPU work off the main thread, as calls to the exported
+ * functions of a plain module, typed from that module, cancellable.
+ *
+ * Design (measured in shared/research/worker-anchors.md):
+ * - Dispatch is one postMessage per job and one per reply, on the worker's
+ *   own port; no Atomics.wait idle loop (it bought no throughput and froze
+ *   the worker's event loop between jobs). Main-thread work per job is one
+ *   Job object, one promise and two abort listeners (the Job itself is the
+ *   listener), so the pool stays close to a hand-written postMessage pool.
+ * - Cancellation is cooperative first: a shared-memory flag per job slot,
+ *   read synchronously by `jobSignal()` inside a CPU loop, plus a CANCEL
+ *   message for async jobs. A job that stops keeps its warm worker (<1 ms);
+ *   one that does not stop within `cancelGraceMs` has its worker terminated
+ *   and replaced. The caller's promise rejects only once the job has really
+ *   stopped, so code after the `await` never races the job.
+ * - A worker that dies fails only the jobs it was running; jobs it had not
+ *   started yet (pipelining) go back to the head of the queue; a replacement
+ *   is started; the rest of the pool runs on.
+ * - `concurrentTasksPerWorker` pipelines several jobs into one worker to hide
+ *   the round trip of tiny jobs (3-4x throughput). Terminating such a worker
+ *   (a job ignored its cancellation) fails the other *running* jobs on it
+ *   with LOOPWISE_WORKER_CRASHED; its not-yet-started ones are re-queued.
+ * Rejected: Piscina's AsyncResource per task and eager histogram plumbing on
+ * the hot path; terminate-only cancellation; code in eval strings.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import { currentSignal } from '../index.js';
+import { ABORT, CANCEL, CELLS, deserializeError, FAILURE, JOB, LOAD_FAILED, READY, RESULT, STARTED, type FromWorker, type SerializedError } from './entry/protocol.js';
+import { PoolClosedError, QueueFullError, WorkerCrashedError, WorkerLoadError } from './errors.js';
+import { DONE, Job, QUEUED, RUNNING, type JobHost } from './internal/job.js';
+import { PoolWorker } from './internal/pool-worker.js';
+import { JobQueue } from './internal/job-queue.js';
+import { checkCount, checkMs, checkOptions, show, typeError } from '../internal/validate.js';
+
+export interface WorkerPoolOptions {
+  /** Most worker threads (default: `os.availableParallelism()`). */
+  threads?: number;
+  /** Threads kept alive when idle (default: `threads`). */
+  minThreads?: number;
+  /** Most jobs waiting for a thread; beyond it `run` rejects with LOOPWISE_QUEUE_FULL (default: unbounded). */
+  maxQueue?: number;
+  /** An idle thread above `minThreads` exits after this long (default 30 000). */
+  idleTimeoutMs?: number;
+  /** How long a cancelled running job may take to stop before its worker is terminated (default 1000). */
+  cancelGraceMs?: number;
+  /** Passed to each Worker: heap limits; a worker over them dies with LOOPWISE_WORKER_CRASHED. */
+  resourceLimits?: ResourceLimits;
+  /** Shown in errors and stats. */
+  name?: string;
+  /** Jobs in flight per worker at once (default 1). Pipelining: see the module docs. */
+  concurrentTasksPerWorker?: number;
+}
+
+export interface RunOptions {
+  /** Transferred, not copied, to the worker (ArrayBuffers, MessagePorts). */
+  transfer?: TransferListItem[];
+  /** Cancels the job, in addition to the calling scope's cancellation. */
+  signal?: AbortSignal;
+}
+
+/** Latency summary in ms. */
+export interface Percentiles {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface PoolStats {
+  threads: number;
+  busy: number;
+  queued: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Share of the live threads' time spent running jobs, 0..1 (event-loop utilisation). */
+  utilization: number;
+  /** Time jobs spent running on a thread. */
+  runTime: Percentiles;
+  /** Time jobs waited in the queue. */
+  waitTime: Percentiles;
+}
+
+/** The typed face of a worker module: each exported function, returning a promise. */
+export type PoolProxy<M> = {
+  [K in keyof M as M[K] extends (...a: any[]) => any ? K : never]: M[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+};
+
+function toModuleUrl(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== 'string' || module === '') throw typeError(`module must be a file path or a file: URL, got ${show(module)}`);
+  if (module.startsWith('file:')) return new URL(module).href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !isAbsolute(module)) {
+    throw typeError(`module must be a file path or a file: URL, got ${show(module)}`);
+  }
+  return pathToFileURL(isAbsolute(module) ? module : resolvePath(module)).href;
+}
+
+function summary(h: RecordableHistogram): Percentiles {
+  if (h.count === 0) return { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  return { mean: h.mean / 1000, p50: h.percentile(50) / 1000, p90: h.percentile(90) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000 };
+}
+
+/**
+ * A pool of worker threads running the exported functions of one module.
+ *
+ * @example
+ * const pool = new WorkerPool(new URL('./hash.js', import.meta.url), { threads: 2 });
+ * const hash = pool.proxy<typeof import('./hash.js')>();
+ * const digest = await hash.scrypt(password, salt); // typed, cancellable with the calling task
+ * await pool.close();
+ */
+export class WorkerPool implements JobHost, AsyncDisposable {
+  readonly #moduleUrl: string;
+  readonly #threads: number;
+  readonly #minThreads: number;
+  readonly #maxQueue: number;
+  readonly #idleTimeoutMs: number;
+  readonly #graceMs: number;
+  readonly #limits: ResourceLimits | undefined;
+  readonly #depth: number;
+  readonly name: string;
+  readonly #workers: PoolWorker[] = [];
+  readonly #queue = new JobQueue();
+  #nextId = 1;
+  #active = 0;
+  #closing = false;
+  #forced = false;
+  #drained: (() => void) | null = null;
+  #loadError: WorkerLoadError | null = null;
+  #exports: string[] | null = null;
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
+  readonly #run = createHistogram();
+  readonly #wait = createHistogram();
+  readonly #exits = new Set<Promise<void>>();
+  readonly #proxyCache = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+
+  /**
+   * @throws TypeError/RangeError (LOOPWISE_INVALID_ARG_*) naming a bad option
+   * @throws WorkerLoadError (LOOPWISE_WORKER_LOAD_FAILED) when the module file does not exist
+   */
+  constructor(module: string | URL, opts: WorkerPoolOptions = {}) {
+    checkOptions(opts, 'opts');
+    this.#moduleUrl = toModuleUrl(module);
+    const threads = opts.threads ?? Math.max(1, availableParallelism());
+    checkCount(threads, 'opts.threads', 1);
+    const min = opts.minThreads ?? threads;
+    checkCount(min, 'opts.minThreads', 0);
+    if (min > threads) throw Object.assign(new RangeError(`opts.minThreads must be <= opts.threads (${threads}), got ${min}`), { code: 'LOOPWISE_INVALID_ARG_VALUE' });
+    const maxQueue = opts.maxQueue ?? Infinity;
+    checkCount(maxQueue, 'opts.maxQueue', 0, true);
+    const idle = opts.idleTimeoutMs ?? 30_000;
+    checkMs(idle, 'opts.idleTimeoutMs', true);
+    const grace = opts.cancelGraceMs ?? 1000;
+    checkMs(grace, 'opts.cancelGraceMs');
+    const depth = opts.concurrentTasksPerWorker ?? 1;
+    checkCount(depth, 'opts.concurrentTasksPerWorker', 1);
+    if (opts.resourceLimits !== undefined) checkOptions(opts.resourceLimits, 'opts.resourceLimits');
+    if (opts.name !== undefined && typeof opts.name !== 'string') throw typeError(`opts.name must be a string, got ${show(opts.name)}`);
+    if (this.#moduleUrl.startsWith('file:') && !existsSync(fileURLToPath(this.#moduleUrl))) {
+      throw new WorkerLoadError(this.#moduleUrl, 'no such file');
+    }
+    this.#threads = threads;
+    this.#minThreads = min;
+    this.#maxQueue = maxQueue;
+    this.#idleTimeoutMs = idle;
+    this.#graceMs = grace;
+    this.#limits = opts.resourceLimits;
+    this.#depth = depth;
+    this.name = opts.name ?? fileURLToPath(this.#moduleUrl).split(/[\\/]/).pop()!;
+    for (let i = 0; i < min; i++) this.#spawn();
+  }
+
+  /**
+   * Runs the exported function `fn` with `args` on a worker thread. A
+   * checkpoint: cancelling the calling task (or `opts.signal`, or an
+   * enclosing timeout) drops a queued job at once, or asks a running one to
+   * stop; the promise then rejects with the scope's CancelledError (the
+   * signal's reason) once the job has stopped.
+   *
+   * @throws QueueFullError (LOOPWISE_QUEUE_FULL), PoolClosedError (LOOPWISE_POOL_CLOSED), WorkerCrashedError (LOOPWISE_WORKER_CRASHED), WorkerLoadError (LOOPWISE_WORKER_LOAD_FAILED), the function's own error rebuilt (same class, name, message, code, props, cause, stack)
+   * @example
+   * const n = await pool.run<number>('countPrimes', [1e7]);
+   */
+  run<R = unknown>(fn: string, args: unknown[] = [], opts?: RunOptions): Promise<R> {
+    if (typeof fn !== 'string' || fn === '') throw typeError(`fn must be the name of an exported function, got ${show(fn)}`);
+    if (!Array.isArray(args)) throw typeError(`args must be an array, got ${show(args)}`);
+    let transfer: TransferListItem[] | undefined;
+    let userSignal: AbortSignal | undefined;
+    if (opts !== undefined) {
+      checkOptions(opts, 'opts');
+      transfer = opts.transfer;
+      if (transfer !== undefined && !Array.isArray(transfer)) throw typeError(`opts.transfer must be an array, got ${show(transfer)}`);
+      userSignal = opts.signal;
+      if (userSignal !== undefined && !(userSignal instanceof AbortSignal)) throw typeError(`opts.signal must be an AbortSignal, got ${show(userSignal)}`);
+    }
+    const scopeSignal = currentSignal();
+    if (scopeSignal.aborted) return Promise.reject(scopeSignal.reason);
+    if (userSignal?.aborted) return Promise.reject(userSignal.reason);
+    if (this.#loadError !== null) return Promise.reject(this.#loadError);
+    if (this.#closing) return Promise.reject(new PoolClosedError('close() was called'));
+    if (this.#exports !== null && !this.#exports.includes(fn)) return Promise.reject(unknownExport(fn, this.#exports, this.#moduleUrl));
+    if (this.#queue.size >= this.#maxQueue && this.#idleWorker() === null) return Promise.reject(new QueueFullError(this.#maxQueue));
+    return new Promise<R>((resolve, reject) => {
+      const job = new Job(this.#nextId++, fn, args, transfer, resolve as (v: unknown) => void, reject, this, scopeSignal, userSignal, performance.now());
+      job.listen();
+      if (this.#active++ === 0) this.#refAll(true);
+      const w = this.#idleWorker();
+      if (w !== null) this.#start(w, job);
+      else {
+        this.#queue.push(job);
+        this.#grow();
+      }
+    });
+  }
+
+  /**
+   * A typed object whose methods call the module's exports; no round trip.
+   * @example
+   * const math = pool.proxy<typeof import('./math.js')>();
+   * const s = await math.add(1, 2);
+   */
+  proxy<M>(): PoolProxy<M> {
+    return new Proxy({} as PoolProxy<M>, {
+      get: (_t, key) => {
+        // `then` must stay undefined, or awaiting the proxy would call a job named "then".
+        if (typeof key !== 'string' || key === 'then') return undefined;
+        let f = this.#proxyCache.get(key);
+        if (f === undefined) {
+          f = (...args: unknown[]) => this.run(key, args);
+          this.#proxyCache.set(key, f);
+        }
+        return f;
+      },
+    });
+  }
+
+  /** Counters, utilisation and latency percentiles (ms). */
+  stats(): PoolStats {
+    let busy = 0;
+    let elu = 0;
+    let live = 0;
+    for (const w of this.#workers) {
+      if (w.exited) continue;
+      live++;
+      if (w.inflight > 0) busy++;
+      elu += w.worker.performance.eventLoopUtilization().utilization;
+    }
+    return {
+      threads: live,
+      busy,
+      queued: this.#queue.size,
+      completed: this.#completed,
+      failed: this.#failed,
+      cancelled: this.#cancelled,
+      utilization: live === 0 ? 0 : elu / live,
+      runTime: summary(this.#run),
+      waitTime: summary(this.#wait),
+    };
+  }
+
+  /**
+   * Refuses new jobs and waits for queued and running ones, then ends the
+   * threads. `{ force: true }` rejects queued jobs and ends running ones now
+   * (LOOPWISE_POOL_CLOSED). Resolves when every thread has exited.
+   */
+  async close(opts?: { force?: boolean }): Promise<void> {
+    checkOptions(opts, 'opts');
+    const force = opts?.force ?? false;
+    if (typeof force !== 'boolean') throw typeError(`opts.force must be a boolean, got ${show(force)}`);
+    this.#closing = true;
+    if (force && !this.#forced) {
+      this.#forced = true;
+      let job: Job | undefined;
+      while ((job = this.#queue.shift()) !== undefined) this.#settle(job, false, new PoolClosedError('close({ force: true }) dropped this queued job'));
+    }
+    if (!force && this.#active > 0) {
+      await new Promise<void>((r) => (this.#drained = r));
+    }
+    for (const w of this.#workers) this.#terminate(w, force ? 'close({ force: true }) ended this running job' : 'pool closed');
+    while (this.#exits.size > 0) await Promise.all(this.#exits);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals ----
+
+  #spawn(): PoolWorker {
+    const w = new PoolWorker(this.#moduleUrl, this.#depth, this.#limits);
+    this.#workers.push(w);
+    if (this.#active > 0) w.setRef(true);
+    const worker = w.worker;
+    worker.on('message', (msg: FromWorker) => this.#onMessage(w, msg));
+    worker.on('error', (e) => {
+      if (w.error === undefined) w.error = e;
+    });
+    let exited!: () => void;
+    const exit = new Promise<void>((r) => (exited = r));
+    this.#exits.add(exit);
+    worker.on('exit', (code) => {
+      this.#onExit(w, code);
+      this.#exits.delete(exit);
+      exited();
+    });
+    return w;
+  }
+
+  #onMessage(w: PoolWorker, msg: FromWorker): void {
+    switch (msg[0]) {
+      case RESULT:
+      case FAILURE: {
+        const job = w.find(msg[1]);
+        if (job === null) return;
+        this.#release(w, job);
+        if (job.aborted) this.#settle(job, false, job.abortReason, true);
+        else if (msg[0] === RESULT) this.#settle(job, true, msg[2]);
+        else this.#settle(job, false, deserializeError(msg[2] as SerializedError));
+        this.#pump(w);
+        return;
+      }
+      case READY:
+        w.ready = true;
+        this.#exports ??= msg[1];
+        this.#pump(w);
+        return;
+      case LOAD_FAILED: {
+        const cause = deserializeError(msg[1]);
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        this.#loadError ??= new WorkerLoadError(this.#moduleUrl, detail, { cause });
+        let job: Job | undefined;
+        while ((job = this.#queue.shift()) !== undefined) this.#settle(job, false, this.#loadError);
+        for (const other of this.#workers) other.retiring = true;
+        return;
+      }
+    }
+  }
+
+  #onExit(w: PoolWorker, code: number): void {
+    const wasReady = w.ready;
+    w.exited = true;
+    w.ready = false;
+    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    const i = this.#workers.indexOf(w);
+    if (i !== -1) this.#workers.splice(i, 1);
+    const requeue: Job[] = [];
+    for (let s = 0; s < w.slots.length; s++) {
+      const job = w.slots[s];
+      if (job == null) continue;
+      const started = Atomics.load(w.control, s * CELLS + STARTED) === 1;
+      this.#release(w, job);
+      if (job.aborted) {
+        this.#settle(job, false, job.abortReason, true);
+      } else if (this.#forced) {
+        this.#settle(job, false, new PoolClosedError(w.terminateReason ?? 'close({ force: true }) ended this running job'));
+      } else if (!started && w.terminateReason !== null && this.#loadError === null) {
+        requeue.push(job);
+      } else {
+        const reason = describeExit(w, code);
+        this.#settle(job, false, new WorkerCrashedError(code, reason, { cause: w.error }));
+      }
+    }
+    for (let k = requeue.length - 1; k >= 0; k--) {
+      requeue[k]!.state = QUEUED;
+      this.#queue.unshift(requeue[k]!);
+    }
+    if (this.#loadError !== null) {
+      let job: Job | undefined;
+      while ((job = this.#queue.shift()) !== undefined) this.#settle(job, false, this.#loadError);
+      return;
+    }
+    if (!wasReady && w.terminateReason === null && !w.retiring && this.#loadError === null) {
+      // It died while loading the module (process.exit or a crash at import time): respawning would loop.
+      this.#loadError = new WorkerLoadError(this.#moduleUrl, `the worker exited (code ${code}) while loading the module`, { cause: w.error });
+      let job: Job | undefined;
+      while ((job = this.#queue.shift()) !== undefined) this.#settle(job, false, this.#loadError);
+      return;
+    }
+    const wanted = this.#closing ? (this.#queue.size > 0 ? 1 : 0) : this.#minThreads;
+    if (!w.retiring && this.#workers.length < wanted) this.#spawn();
+    this.#grow();
+    this.#pumpAll();
+  }
+
+  /** A ready worker with a free slot, the least loaded. */
+  #idleWorker(): PoolWorker | null {
+    let best: PoolWorker | null = null;
+    for (const w of this.#workers) {
+      if (!w.ready || w.retiring || w.terminateReason !== null || w.inflight >= this.#depth) continue;
+      if (best === null || w.inflight < best.inflight) best = w;
+      if (w.inflight === 0) break;
+    }
+    return best;
+  }
+
+  /** Starts a thread when jobs wait and every thread is busy. */
+  #grow(): void {
+    if (this.#forced) return;
+    if (this.#queue.size === 0 || this.#loadError !== null) return;
+    let starting = 0;
+    let live = 0;
+    for (const w of this.#workers) {
+      if (w.retiring || w.terminateReason !== null) continue;
+      live++;
+      if (!w.ready) starting++;
+    }
+    if (live < this.#threads && starting * this.#depth < this.#queue.size) this.#spawn();
+  }
+
+  #start(w: PoolWorker, job: Job): void {
+    const slot = w.freeSlot();
+    job.state = RUNNING;
+    job.worker = w;
+    job.slot = slot;
+    job.startedAt = performance.now();
+    this.#wait.record(Math.max(1, Math.round((job.startedAt - job.enqueuedAt) * 1000)));
+    w.slots[slot] = job;
+    w.inflight++;
+    if (w.idleTimer !== null) {
+      clearTimeout(w.idleTimer);
+      w.idleTimer = null;
+    }
+    const base = slot * CELLS;
+    Atomics.store(w.control, base + ABORT, 0);
+    Atomics.store(w.control, base + STARTED, 0);
+    try {
+      w.worker.postMessage([JOB, job.id, job.fn, job.args, slot], job.transfer as never);
+    } catch (e) {
+      // The arguments cannot be cloned: fail this job, the worker is fine.
+      this.#release(w, job);
+      this.#settle(job, false, e);
+    }
+  }
+
+  #release(w: PoolWorker, job: Job): void {
+    if (job.slot >= 0 && w.slots[job.slot] === job) {
+      w.slots[job.slot] = null;
+      w.inflight--;
+    }
+    if (job.graceTimer !== null) {
+      clearTimeout(job.graceTimer);
+      job.graceTimer = null;
+    }
+  }
+
+  /** Fills `w`'s free slots from the queue; arms the idle timer when it has none. */
+  #pump(w: PoolWorker): void {
+    while (!w.exited && w.ready && !w.retiring && w.terminateReason === null && w.inflight < this.#depth) {
+      const job = this.#queue.shift();
+      if (job === undefined) break;
+      this.#start(w, job);
+    }
+    if (w.inflight === 0 && !w.exited && !w.retiring && w.terminateReason === null) this.#armIdle(w);
+  }
+
+  #pumpAll(): void {
+    for (const w of this.#workers.slice()) this.#pump(w);
+  }
+
+  #armIdle(w: PoolWorker): void {
+    if (this.#closing || this.#idleTimeoutMs === Infinity || w.idleTimer !== null) return;
+    if (this.#workers.length <= this.#minThreads) return;
+    w.idleTimer = setTimeout(() => {
+      w.idleTimer = null;
+      if (w.inflight === 0 && this.#workers.length > this.#minThreads) {
+        w.retiring = true;
+        this.#terminate(w, 'idle');
+      }
+    }, this.#idleTimeoutMs);
+    w.idleTimer.unref();
+  }
+
+  #terminate(w: PoolWorker, reason: string): void {
+    if (w.exited) return;
+    w.terminateReason ??= reason;
+    if (this.#closing) w.retiring = true;
+    void w.worker.terminate();
+  }
+
+  #settle(job: Job, ok: boolean, value: unknown, cancelled = false): void {
+    if (job.state === DONE) return;
+    const wasQueued = job.state === QUEUED;
+    job.state = DONE;
+    job.unlisten();
+    if (!wasQueued && job.startedAt > 0) this.#run.record(Math.max(1, Math.round((performance.now() - job.startedAt) * 1000)));
+    if (cancelled) this.#cancelled++;
+    else if (ok) this.#completed++;
+    else this.#failed++;
+    if (ok) job.resolve(value);
+    else job.reject(value);
+    if (--this.#active === 0) {
+      this.#refAll(false);
+      if (this.#drained !== null) {
+        const d = this.#drained;
+        this.#drained = null;
+        d();
+      }
+    }
+  }
+
+  #refAll(on: boolean): void {
+    for (const w of this.#workers) w.setRef(on);
+  }
+
+  /** JobHost: the caller cancelled `job`. */
+  abortJob(job: Job, reason: unknown): void {
+    if (job.state === DONE || job.aborted) return;
+    job.aborted = true;
+    job.abortReason = reason;
+    if (job.state === QUEUED) {
+      this.#queue.remove(job);
+      this.#settle(job, false, reason, true);
+      return;
+    }
+    const w = job.worker as PoolWorker;
+    Atomics.store(w.control, job.slot * CELLS + ABORT, 1);
+    w.worker.postMessage([CANCEL, job.id]);
+    job.graceTimer = setTimeout(() => {
+      job.graceTimer = null;
+      if (job.state !== DONE) this.#terminate(w, `a cancelled job ('${job.fn}') did not stop within cancelGraceMs (${this.#graceMs} ms)`);
+    }, this.#graceMs);
+  }
+}
+
+function describeExit(w: PoolWorker, code: number): string {
+  if (w.terminateReason !== null) return `terminated: ${w.terminateReason}`;
+  const e = w.error as { code?: string; message?: string } | undefined;
+  if (e !== undefined) {
+    if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') return `out of memory under resourceLimits (${e.message ?? ''})`;
+    return `uncaught error: ${e.message ?? String(e)}`;
+  }
+  return `the worker exited (process.exit(${code}) or equivalent)`;
+}
+
+function unknownExport(fn: string, names: string[], module: string): TypeError {
+  const e = typeError(`fn '${fn}' is not an exported function of ${module}; it exports: ${names.length > 0 ? names.join(', ') : '(no functions)'}`);
+  (e as unknown as { code: string }).code = 'LOOPWISE_UNKNOWN_EXPORT';
+  return e;
+}
