@@ -8,8 +8,7 @@
  * cancelled scope throws. Once the shield returns, the outer cancellation is
  * seen again at the next checkpoint.
  */
-import { rt } from './internal/runtime.js';
-import { absorbs, cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
+import { absorbs, cancelScope, closeScope, currentScope, runIn, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction } from '../internal/validate.js';
 
 /** The handle a `scope` body receives. */
@@ -55,7 +54,7 @@ export function scope<T>(body: (s: CancelScope) => T | PromiseLike<T>): Promise<
 async function runScope<T>(body: (s: CancelScope) => T | PromiseLike<T>): Promise<T | undefined> {
   const s = new Scope(currentScope(), 'scope');
   try {
-    return await rt.als.run(s, body, new CancelScopeHandle(s));
+    return await runIn(s, body, new CancelScopeHandle(s));
   } catch (e) {
     if (absorbs(s, e)) return undefined;
     throw e;
@@ -80,7 +79,7 @@ export function shield<T>(body: () => T | PromiseLike<T>): Promise<T> {
 async function runShield<T>(body: () => T | PromiseLike<T>): Promise<T> {
   const s = new Scope(currentScope(), 'shield', true);
   try {
-    return await rt.als.run(s, body);
+    return await runIn(s, body as (arg: undefined) => T | PromiseLike<T>, undefined);
   } finally {
     closeScope(s);
   }

@@ -10,8 +10,7 @@
  * outcome means.
  */
 import { GroupClosedError, isCancelledError } from './errors.js';
-import { rt } from './internal/runtime.js';
-import { cancelScope, closeScope, currentScope, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
+import { cancelScope, closeScope, currentScope, runIn, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { Task, type SpawnOptions, type TaskFn, type TaskOwner } from './task.js';
 
@@ -124,7 +123,7 @@ async function runGroup<T>(body: (g: Group) => T | PromiseLike<T>): Promise<T> {
   let bodyError: unknown;
   let bodyFailed = false;
   try {
-    value = await rt.als.run(n, body, new GroupHandle(n));
+    value = await runIn(n, body, new GroupHandle(n));
   } catch (e) {
     bodyFailed = true;
     bodyError = e;

@@ -9,21 +9,21 @@
  * it makes a signal per call, ~5 µs on Node 20, and never clears its timer).
  */
 import { rt } from './internal/runtime.js';
-import { absorbs, armDeadline, closeScope, currentScope, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
+import { absorbs, armDeadline, closeScope, currentScope, runIn, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
 import { checkFunction, checkMs, rangeError, show, typeError } from '../internal/validate.js';
 
 /** A body that receives the scope's signal (made only if declared). */
 export type ScopeBody<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
-function runBody<T>(s: Scope, body: ScopeBody<T>): T | PromiseLike<T> {
-  return body.length === 0 ? (body as () => T | PromiseLike<T>)() : body(scopeSignal(s));
+function withSignal<T>(s: Scope, body: ScopeBody<T>): Promise<T> {
+  return runIn(s, body, (body.length === 0 ? undefined : scopeSignal(s)) as AbortSignal);
 }
 
-async function withDeadline<T>(kind: ScopeKind, delayMs: number, at: number, start: number, body: ScopeBody<T>): Promise<T | undefined> {
+async function withDeadline<T>(kind: ScopeKind, delayMs: number, at: number, budgetMs: number, body: ScopeBody<T>): Promise<T | undefined> {
   const s = new Scope(currentScope(), kind);
-  armDeadline(s, delayMs, at, at - start);
+  armDeadline(s, delayMs, at, budgetMs);
   try {
-    return await rt.als.run(s, runBody, s, body);
+    return await withSignal(s, body);
   } catch (e) {
     if (absorbs(s, e)) {
       if (kind === 'moveOnAfter') return undefined;
@@ -48,7 +48,7 @@ export function timeout<T>(ms: number, body: ScopeBody<T>): Promise<T> {
   checkMs(ms, 'ms', true);
   checkFunction(body, 'body');
   const start = rt.clock.now();
-  return withDeadline('timeout', ms, start + ms, start, body) as Promise<T>;
+  return withDeadline('timeout', ms, start + ms, ms, body) as Promise<T>;
 }
 
 /**
@@ -65,7 +65,7 @@ export function deadline<T>(at: number, body: ScopeBody<T>): Promise<T> {
   if (Number.isNaN(at)) throw rangeError('at must be a time on the loopwise clock (see now()), got NaN');
   checkFunction(body, 'body');
   const start = rt.clock.now();
-  return withDeadline('deadline', Math.max(0, at - start), at, start, body) as Promise<T>;
+  return withDeadline('deadline', Math.max(0, at - start), at, at - start, body) as Promise<T>;
 }
 
 /**
@@ -79,5 +79,5 @@ export function moveOnAfter<T>(ms: number, body: ScopeBody<T>): Promise<T | unde
   checkMs(ms, 'ms', true);
   checkFunction(body, 'body');
   const start = rt.clock.now();
-  return withDeadline('moveOnAfter', ms, start + ms, start, body);
+  return withDeadline('moveOnAfter', ms, start + ms, ms, body);
 }

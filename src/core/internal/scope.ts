@@ -107,6 +107,21 @@ export class Scope {
 
 if (rt.root === undefined) rt.root = new Scope(null, 'root');
 
+/**
+ * Runs `body(arg)` in scope `s` and returns a native promise of its result.
+ * The result is turned into a promise *inside* the scope, so a thenable the
+ * body returns (a Task) has its then() called there: awaiting it is then a
+ * checkpoint of `s`, which `s`'s deadline or cancel interrupts.
+ */
+export function runIn<A, T>(s: Scope, body: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+  return rt.als.run(s, callToPromise<A, T>, body, arg);
+}
+
+function callToPromise<A, T>(body: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
+  const r = body(arg);
+  return r instanceof Promise ? r : Promise.resolve(r);
+}
+
 /** The scope the calling code runs in. */
 export function currentScope(): Scope {
   return rt.als.getStore() ?? rt.root;
