@@ -59,12 +59,27 @@ const g = globalThis as { [KEY]?: WorkerRecord };
 
 export const workerRecord: WorkerRecord = (g[KEY] ??= { als: new AsyncLocalStorage<JobContext>() });
 
+/** Outside a job (the same module called on the main thread, in a test): never aborts. */
+class InertSignal implements JobSignal {
+  #signal: AbortSignal | null = null;
+  get aborted(): boolean {
+    return false;
+  }
+  throwIfAborted(): void {}
+  get signal(): AbortSignal {
+    return (this.#signal ??= new AbortController().signal);
+  }
+}
+
+const inert = new InertSignal();
+
 /**
  * The signal of the job running this code, inside a worker module run by a
  * WorkerPool. Read `aborted` (or call `throwIfAborted()`) in long CPU loops:
- * a job that stops by itself keeps its warm worker.
+ * a job that stops by itself keeps its warm worker. Outside a pool job (the
+ * same function called directly, on the main thread or in a test) it returns
+ * a signal that never aborts, so one module serves both.
  *
- * @throws Error (LOOPWISE_NOT_IN_JOB) when called outside a pool job
  * @example
  * import { jobSignal } from 'loopwise/worker';
  * export function sum(n: number) {
@@ -75,11 +90,5 @@ export const workerRecord: WorkerRecord = (g[KEY] ??= { als: new AsyncLocalStora
  * }
  */
 export function jobSignal(): JobSignal {
-  const ctx = workerRecord.als.getStore();
-  if (ctx === undefined) {
-    const e = new Error('jobSignal() must be called from a function run by a WorkerPool (inside a job)') as Error & { code: string };
-    e.code = 'LOOPWISE_NOT_IN_JOB';
-    throw e;
-  }
-  return ctx;
+  return workerRecord.als.getStore() ?? inert;
 }
