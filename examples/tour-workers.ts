@@ -30,7 +30,7 @@ function loopWatch(): { stop(): { worstGapMs: number; ticks: number } } {
 }
 
 export async function workersTour(print: (line: string) => void, n = 150_000_000): Promise<void> {
-  print('== 5. CPU-bound work: the main thread vs a WorkerPool');
+  print('== 5. CPU-bound work: the main thread vs a WorkerPool ==');
 
   let watch = loopWatch();
   let t0 = performance.now();

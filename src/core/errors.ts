@@ -29,7 +29,7 @@ export class CancelledError extends Error {
 
 /**
  * Thrown by `timeout`/`deadline` when their own deadline fired and cancelled
- * the body. `cause` is the `CancelledError` the body saw.
+ * the body. The body saw a `CancelledError` whose `reason` is this error.
  */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
@@ -72,6 +72,21 @@ export class NotAcquiredError extends Error {
 /** True for a `CancelledError` from any copy of loopwise. */
 export function isCancelledError(e: unknown): e is CancelledError {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'LOOPWISE_CANCELLED';
+}
+
+/**
+ * The CancelledError an error stands for, or null. Node's own APIs given a
+ * scope's signal (timers/promises, fs, http, streams) reject with an
+ * `AbortError` whose `cause` is the signal's reason, our CancelledError:
+ * at a scope or task boundary that is a cancellation too, not a failure.
+ */
+export function cancellationOf(e: unknown): CancelledError | null {
+  if (isCancelledError(e)) return e;
+  if (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError') {
+    const cause = (e as { cause?: unknown }).cause;
+    if (isCancelledError(cause)) return cause;
+  }
+  return null;
 }
 
 function describeReason(reason: unknown): string {

@@ -9,7 +9,7 @@
  * `asCompleted` are each a Nursery with a different policy for what a child's
  * outcome means.
  */
-import { GroupClosedError, isCancelledError } from './errors.js';
+import { cancellationOf, GroupClosedError } from './errors.js';
 import { cancelScope, closeScope, currentScope, runIn, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { Task, type SpawnOptions, type TaskFn, type TaskOwner } from './task.js';
@@ -69,12 +69,28 @@ export class Nursery extends Scope implements TaskOwner {
     });
   }
 
-  /** Closes the scope; throws the failure(s) if any. */
+  /**
+   * Closes the scope; throws the failure(s) if any; then, being the exit
+   * checkpoint, throws the enclosing scope's CancelledError if cancellation
+   * reached the group from outside (even when every child had finished).
+   */
   close(): void {
+    this.end();
+    this.exitCheckpoint();
+  }
+
+  /** Closes the scope; throws the failure(s) if any. */
+  end(): void {
     this.open = false;
     closeScope(this);
     const f = this.failures;
     if (f !== null) throw f.length === 1 ? f[0] : new AggregateError(f, `${f.length} tasks of a ${this.kind} failed`);
+  }
+
+  /** Throws the enclosing scope's CancelledError if cancellation reached this scope from outside. */
+  exitCheckpoint(): void {
+    const by = this.cancelledBy;
+    if (by !== null && by !== this) throw by.cancelError;
   }
 }
 
@@ -127,7 +143,8 @@ async function runGroup<T>(body: (g: Group) => T | PromiseLike<T>): Promise<T> {
   } catch (e) {
     bodyFailed = true;
     bodyError = e;
-    if (!(n.cancelledBy !== null && isCancelledError(e))) n.fail(e);
+    if (n.cancelledBy !== null && cancellationOf(e) !== null) bodyError = cancellationOf(e);
+    else n.fail(e);
   }
   const pending = n.settled();
   if (pending !== undefined) await pending;

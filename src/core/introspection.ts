@@ -117,7 +117,7 @@ function age(ms: number): string {
  * @example
  * console.log(formatTaskTree());
  * // root
- * // └─ Task-1 "poller" running 2.0s awaiting sleep(5000)
+ * // └─ poller #1 running 2.0s awaiting sleep(5000)
  */
 export function formatTaskTree(tree: TaskTreeNode = taskTree()): string {
   const lines: string[] = [];

@@ -51,6 +51,7 @@ export class Queue<T> implements AsyncIterable<T> {
   put(v: T): Promise<void> {
     const s = currentScope();
     if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
+    if (this.#closed) return Promise.reject(new QueueClosedError('put'));
     if (this.tryPut(v)) return Promise.resolve();
     const w = new Waiter<void>('Queue.put', v);
     attachWaiter(s, w);

@@ -13,7 +13,7 @@
  * A detached task's failure nobody awaits reaches `unhandledRejection`, like
  * an unawaited rejected promise; a cancelled task never does.
  */
-import { isCancelledError } from './errors.js';
+import { cancellationOf } from './errors.js';
 import { rt } from './internal/runtime.js';
 import { cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
@@ -146,7 +146,11 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
 
   /** Returns normally unless the failure must reach unhandledRejection. */
   #settleRejected(error: unknown): undefined {
-    const cancelled = this.cancelledBy !== null && isCancelledError(error);
+    const c = this.cancelledBy !== null ? cancellationOf(error) : null;
+    const cancelled = c !== null;
+    // A cancelled task rejects with the CancelledError itself, even when Node's
+    // API it was awaiting wrapped it in an AbortError.
+    if (cancelled) error = c;
     this.#result = error;
     this.#state = cancelled ? 'cancelled' : 'rejected';
     this.#finish();

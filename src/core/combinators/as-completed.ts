@@ -76,7 +76,7 @@ async function* run<T>(parent: Scope, fns: readonly Thunk<T>[], concurrency: num
     cancelScope(n, 'asCompleted: the loop was left');
     const pending = n.settled();
     if (pending !== undefined) await pending;
-    n.close();
+    n.end();
     if (late.length > 0) {
       const all = failed ? [primary, ...late] : late;
       // eslint-disable-next-line no-unsafe-finally

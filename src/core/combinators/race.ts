@@ -33,15 +33,13 @@ async function runRace<T>(fns: readonly Thunk<T>[], kind: 'race' | 'any'): Promi
   for (let i = 0; i < fns.length; i++) n.spawnChild(fns[i]!, undefined, i);
   const pending = n.settled();
   if (pending !== undefined) await pending;
-  n.close();
+  n.end();
   const w = winner as Task<T> | null;
-  if (w !== null) {
-    if (late.length > 0) throw aggregate(w.state === 'rejected' ? [w.result.error, ...late] : late, kind);
-    if (w.state === 'rejected') throw w.result.error;
-    return w.result.value as T;
-  }
-  // No winner: every branch failed (any), or an enclosing scope cancelled us.
-  if (n.cancelledBy !== null && n.cancelledBy !== n) throw n.cancelledBy.cancelError;
+  // Errors first (they are never lost), then the exit checkpoint.
+  if (w !== null && late.length > 0) throw aggregate(w.state === 'rejected' ? [w.result.error, ...late] : late, kind);
+  if (w !== null && w.state === 'rejected') throw w.result.error;
+  n.exitCheckpoint();
+  if (w !== null) return w.result.value as T;
   throw new AggregateError(errors, `all ${fns.length} branches of any failed`);
 }
 

@@ -18,7 +18,7 @@
  * shared/research/core-baselines.md). Cancellation walks the tree instead.
  */
 import { setMaxListeners } from 'node:events';
-import { CancelledError, TimeoutError } from '../errors.js';
+import { CancelledError, cancellationOf, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
 import { rt } from './runtime.js';
 import type { Waiter } from './waiter.js';
@@ -238,10 +238,10 @@ function propagate(origin: Scope): void {
 /**
  * True when an error leaving scope `s` is the cancellation that `s` itself
  * must absorb: `s` is the outermost cancelled scope and the error is a
- * CancelledError (from any copy of loopwise).
+ * CancelledError (from any copy of loopwise), or Node's AbortError caused by one.
  */
 export function absorbs(s: Scope, error: unknown): boolean {
-  return s.cancelledBy === s && typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'LOOPWISE_CANCELLED';
+  return s.cancelledBy === s && cancellationOf(error) !== null;
 }
 
 /**
