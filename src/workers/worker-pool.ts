@@ -133,7 +133,8 @@ export class WorkerPool implements JobHost, AsyncDisposable {
   #active = 0;
   #closing = false;
   #forced = false;
-  #drained: (() => void) | null = null;
+  /** Resolved when no job is queued or running (shared by overlapping close() calls). */
+  #drained: { promise: Promise<void>; resolve: () => void } | null = null;
   #loadError: WorkerLoadError | null = null;
   #exports: string[] | null = null;
   #completed = 0;
@@ -209,7 +210,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (this.#loadError !== null) return Promise.reject(this.#loadError);
     if (this.#closing) return Promise.reject(new PoolClosedError('close() was called'));
     if (this.#exports !== null && !this.#exports.includes(fn)) return Promise.reject(unknownExport(fn, this.#exports, this.#moduleUrl));
-    if (this.#queue.size >= this.#maxQueue && this.#idleWorker() === null) return Promise.reject(new QueueFullError(this.#maxQueue));
+    if (this.#queue.size - this.#capacity() >= this.#maxQueue) return Promise.reject(new QueueFullError(this.#maxQueue));
     return new Promise<R>((resolve, reject) => {
       const job = new Job(this.#nextId++, fn, args, transfer, resolve as (v: unknown) => void, reject, this, scopeSignal, userSignal, performance.now());
       job.listen();
@@ -250,7 +251,8 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     let elu = 0;
     let live = 0;
     for (const w of this.#workers) {
-      if (w.exited) continue;
+      // A thread being terminated (idle, replaced, closing) no longer counts.
+      if (w.exited || w.retiring || w.terminateReason !== null) continue;
       live++;
       if (w.inflight > 0) busy++;
       elu += w.worker.performance.eventLoopUtilization().utilization;
@@ -284,7 +286,12 @@ export class WorkerPool implements JobHost, AsyncDisposable {
       while ((job = this.#queue.shift()) !== undefined) this.#settle(job, false, new PoolClosedError('close({ force: true }) dropped this queued job'));
     }
     if (!force && this.#active > 0) {
-      await new Promise<void>((r) => (this.#drained = r));
+      if (this.#drained === null) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.#drained = { promise, resolve };
+      }
+      await this.#drained.promise;
     }
     for (const w of this.#workers) this.#terminate(w, force ? 'close({ force: true }) ended this running job' : 'pool closed');
     while (this.#exits.size > 0) await Promise.all(this.#exits);
@@ -363,7 +370,8 @@ export class WorkerPool implements JobHost, AsyncDisposable {
         this.#settle(job, false, job.abortReason, true);
       } else if (this.#forced) {
         this.#settle(job, false, new PoolClosedError(w.terminateReason ?? 'close({ force: true }) ended this running job'));
-      } else if (!started && w.terminateReason !== null && this.#loadError === null) {
+      } else if (!started && this.#loadError === null) {
+        // It never began on this worker: safe to run elsewhere.
         requeue.push(job);
       } else {
         const reason = describeExit(w, code);
@@ -390,6 +398,22 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (!w.retiring && this.#workers.length < wanted) this.#spawn();
     this.#grow();
     this.#pumpAll();
+  }
+
+  /**
+   * Job slots that threads could take now or once started: free slots of
+   * ready and starting threads, plus those of threads not yet spawned.
+   * `maxQueue` bounds the jobs waiting beyond this.
+   */
+  #capacity(): number {
+    let cap = 0;
+    let live = 0;
+    for (const w of this.#workers) {
+      if (w.exited || w.retiring || w.terminateReason !== null) continue;
+      live++;
+      cap += this.#depth - w.inflight;
+    }
+    return cap + Math.max(0, this.#threads - live) * this.#depth;
   }
 
   /** A ready worker with a free slot, the least loaded. */
@@ -460,19 +484,27 @@ export class WorkerPool implements JobHost, AsyncDisposable {
       if (job === undefined) break;
       this.#start(w, job);
     }
-    if (w.inflight === 0 && !w.exited && !w.retiring && w.terminateReason === null) this.#armIdle(w);
+    // Only a ready worker can be idle: a starting one would be retired before it ever served.
+    if (w.inflight === 0 && w.ready && !w.exited && !w.retiring && w.terminateReason === null) this.#armIdle(w);
   }
 
   #pumpAll(): void {
     for (const w of this.#workers.slice()) this.#pump(w);
   }
 
+  /** Workers that are not on their way out. */
+  #staying(): number {
+    let n = 0;
+    for (const w of this.#workers) if (!w.exited && !w.retiring && w.terminateReason === null) n++;
+    return n;
+  }
+
   #armIdle(w: PoolWorker): void {
     if (this.#closing || this.#idleTimeoutMs === Infinity || w.idleTimer !== null) return;
-    if (this.#workers.length <= this.#minThreads) return;
+    if (this.#staying() <= this.#minThreads) return;
     w.idleTimer = setTimeout(() => {
       w.idleTimer = null;
-      if (w.inflight === 0 && this.#workers.length > this.#minThreads) {
+      if (w.inflight === 0 && !w.retiring && w.terminateReason === null && this.#staying() > this.#minThreads) {
         w.retiring = true;
         this.#terminate(w, 'idle');
       }
@@ -503,7 +535,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
       if (this.#drained !== null) {
         const d = this.#drained;
         this.#drained = null;
-        d();
+        d.resolve();
       }
     }
   }
