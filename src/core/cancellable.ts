@@ -62,7 +62,12 @@ export function cancellable<T>(
   const s = currentScope();
   if (typeof p === 'function') {
     if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
-    p = p(scopeSignal(s));
+    try {
+      p = p(scopeSignal(s));
+    } catch (e) {
+      // The operation failed to start: a rejection, as a throwing timeout/scope body gives.
+      return Promise.reject(e);
+    }
   }
   if (p === null || (typeof p !== 'object' && typeof p !== 'function') || typeof (p as PromiseLike<T>).then !== 'function') {
     throw typeError(`p must be a promise, a thenable or a function returning one, got ${show(p)}`);

@@ -106,8 +106,9 @@ export function taskTree(from?: Task<unknown>): TaskTreeNode {
 
 function age(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000); // round once, then split: never "1m60s"
+  return `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
 /**
@@ -125,7 +126,8 @@ export function formatTaskTree(tree: TaskTreeNode = taskTree()): string {
     let text = n.kind === 'task' ? `${n.name} #${n.id}` : n.name;
     if (n.kind !== 'root') text += ` ${n.state} ${age(n.ageMs)}`;
     if (n.awaiting.length > 0) text += ` awaiting ${n.awaiting.join(', ')}`;
-    return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    // Names come from user code: escape C0 and C1 controls (U+009B starts a terminal escape sequence).
+    return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   };
   const walk = (n: TaskTreeNode, prefix: string, last: boolean, top: boolean): void => {
     lines.push(top ? line(n) : `${prefix}${last ? '└─ ' : '├─ '}${line(n)}`);

@@ -28,8 +28,17 @@ function clearTimer(w: Waiter<void>): void {
 }
 
 function clearImmediateOf(w: Waiter<void>): void {
-  if (w.handle !== null) clearImmediate(w.handle as NodeJS.Immediate);
+  if (w.handle !== null) {
+    clearImmediate(w.handle as NodeJS.Immediate);
+    rt.pendingYields--;
+  }
   w.handle = null;
+}
+
+function fireImmediate(w: Waiter<void>): void {
+  w.handle = null;
+  rt.pendingYields--;
+  w.fulfil(undefined);
 }
 
 /**
@@ -69,7 +78,8 @@ export function checkpoint(): Promise<void> {
   if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
   const w = new Waiter<void>('checkpoint', undefined);
   attachWaiter(s, w);
-  w.handle = setImmediate(fireTimer, w);
+  rt.pendingYields++;
+  w.handle = setImmediate(fireImmediate, w);
   w.onCancel = clearImmediateOf;
   return w.promise;
 }

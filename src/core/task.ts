@@ -14,6 +14,7 @@
  * an unawaited rejected promise; a cancelled task never does.
  */
 import { cancellationOf } from './errors.js';
+import type { Clock } from './internal/clock.js';
 import { rt } from './internal/runtime.js';
 import { cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
@@ -161,7 +162,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   #finish(): void {
     const d = this.#debug;
     if (d !== null && d.watchdog !== null) {
-      rt.clock.clearTimer(d.watchdog);
+      d.watchdogClock!.clearTimer(d.watchdog);
       d.watchdog = null;
     }
     closeScope(this);
@@ -197,12 +198,16 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   override onCancelled(): void {
     if (!rt.debug || this.#state !== 'running') return;
     const d = (this.#debug ??= new TaskDebug(undefined));
-    if (d.watchdog === null) d.watchdog = rt.clock.setTimer(rt.cancelWarningMs, warnIgnoredCancel, this, false);
+    if (d.watchdog === null) {
+      d.watchdogClock = rt.clock;
+      d.watchdog = rt.clock.setTimer(rt.cancelWarningMs, warnIgnoredCancel, this, false);
+    }
   }
 }
 
 class TaskDebug {
   watchdog: unknown = null;
+  watchdogClock: Clock | null = null;
   constructor(readonly creationStack: string | undefined) {}
 }
 
@@ -219,7 +224,13 @@ export function describeAwaits(s: Scope): string[] {
   const walk = (n: Scope): void => {
     for (let w = n.firstWaiter; w !== null; w = w.next) out.push(describeWaiter(w));
     if (n.kind === 'shield') out.push('shield(...)');
-    for (let c = n.firstChild; c !== null; c = c.nextSibling) if (c.kind !== 'task') walk(c);
+    const waitingFor: string[] = [];
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) {
+      if (c.kind !== 'task') walk(c);
+      else if ((c as Task).owner === (n as unknown as TaskOwner)) waitingFor.push((c as Task).name);
+    }
+    // A group (or combinator) exit waiting for children that have not stopped yet.
+    if (waitingFor.length > 0) out.push(`${n.kind} exit, waiting for ${waitingFor.join(', ')}`);
   };
   walk(s);
   return out;

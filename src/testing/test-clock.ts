@@ -237,12 +237,16 @@ export class TestClock implements Disposable {
     t.cb(t.arg);
   }
 
-  /** Event-loop turns until two in a row schedule no new timer. */
+  /**
+   * Event-loop turns until two in a row schedule no new timer and no
+   * `checkpoint()` is in flight (bounded, for a loop that never stops
+   * checkpointing).
+   */
   async #settle(): Promise<void> {
-    for (let idle = 0, n = 0; idle < 2 && n < 1000; n++) {
+    for (let idle = 0, n = 0; idle < 2 && n < 10_000; n++) {
       const seq = this.#seq;
       await turn();
-      idle = this.#seq === seq ? idle + 1 : 0;
+      idle = this.#seq === seq && rt.pendingYields === 0 ? idle + 1 : 0;
     }
   }
 
@@ -256,7 +260,7 @@ export class TestClock implements Disposable {
         this.#driving = false;
         return;
       }
-      if (this.#advancing > 0 || this.#seq !== seq) {
+      if (this.#advancing > 0 || this.#seq !== seq || rt.pendingYields > 0) {
         idle = 0;
         seq = this.#seq;
       } else if (++idle >= 3) {

@@ -68,6 +68,12 @@ async function* run<T>(parent: Scope, fns: readonly Thunk<T>[], concurrency: num
       }
     }
   } finally {
+    // Leaving with an error: branches that had already failed but were not
+    // reached yet are reported with it. Leaving by break/return discards what
+    // was not consumed, failures included: the loop said it was done.
+    if (failed) {
+      for (let t = ready.shift(); t !== undefined; t = ready.shift()) if (t.state === 'rejected') late.push(t.result.error);
+    }
     closing = true;
     if (wake !== null) {
       (wake as Waiter<void>).detach();

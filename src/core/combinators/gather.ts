@@ -47,7 +47,8 @@ async function runGather(fns: readonly Thunk[], settle: boolean): Promise<unknow
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i]!;
     const { value, error } = t.result;
-    if (t.state === 'cancelled') throw n.cancelledBy?.cancelError ?? error;
+    // Outer cancellation was thrown by close(); what is left is a branch that cancelled itself.
+    if (t.state === 'cancelled' && !settle) throw error;
     out[i] = settle ? (t.state === 'fulfilled' ? { status: 'fulfilled', value } : { status: 'rejected', reason: error }) : value;
   }
   return out;

@@ -26,6 +26,11 @@ export interface Runtime {
   nextTaskId: number;
   /** The never-aborting signal handed out at the root. */
   rootSignal: AbortSignal | null;
+  /**
+   * `checkpoint()` yields in flight: TestClock keeps letting the loop turn
+   * while code woken by a timer is still stepping through checkpoints.
+   */
+  pendingYields: number;
 }
 
 const KEY = Symbol.for('loopwise.runtime.1');
@@ -46,4 +51,5 @@ export const rt: Runtime = (g[KEY] ??= {
   cancelWarningMs: 1000,
   nextTaskId: 1,
   rootSignal: null,
+  pendingYields: 0,
 });

@@ -118,13 +118,21 @@ export function runIn<A, T>(s: Scope, body: (arg: A) => T | PromiseLike<T>, arg:
 }
 
 function callToPromise<A, T>(body: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
-  const r = body(arg);
+  const r = arg === undefined ? (body as () => T | PromiseLike<T>)() : body(arg);
   return r instanceof Promise ? r : Promise.resolve(r);
 }
 
-/** The scope the calling code runs in. */
+/**
+ * The scope the calling code runs in. A callback that outlived its scope (a
+ * timer set inside a finished `scope`) still carries that scope in its async
+ * context: it runs in the nearest live ancestor instead, so what it spawns
+ * or waits for stays reachable by cancellation.
+ */
 export function currentScope(): Scope {
-  return rt.als.getStore() ?? rt.root;
+  let s = rt.als.getStore();
+  if (s === undefined) return rt.root;
+  while (s.closed) s = s.parent ?? rt.root;
+  return s;
 }
 
 function linkChild(parent: Scope, child: Scope): void {
@@ -163,10 +171,14 @@ export function closeScope(s: Scope): void {
   let c = s.firstChild;
   if (c !== null) {
     s.firstChild = s.lastChild = null;
+    const by = parent.cancelledBy;
     while (c !== null) {
       const next: Scope | null = c.nextSibling;
       c.parent = parent;
       linkChild(parent, c);
+      // Level-triggered: moving under a cancelled ancestor (a shield that
+      // protected it has ended) cancels it now.
+      if (by !== null && !c.shielded && c.cancelledBy !== by) propagate(c, by);
       c = next;
     }
   }
@@ -207,21 +219,22 @@ export function cancelScope(s: Scope, reason: unknown): void {
   s.cancelRequested = true;
   s.cancelError = new CancelledError(reason);
   if (s.cancelledBy !== null && s.cancelledBy !== s) return; // an ancestor's cancellation already covers it
-  propagate(s);
+  propagate(s, s);
 }
 
-function propagate(origin: Scope): void {
+/** Marks `top` and its subtree (not across shields) as cancelled by `by`, then notifies. */
+function propagate(top: Scope, by: Scope): void {
   // Mark first, then notify: notifications run user code (abort listeners),
   // which must see a consistent tree.
   const fresh: Scope[] = [];
-  const stack: Scope[] = [origin];
+  const stack: Scope[] = [top];
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (n.cancelledBy === null) fresh.push(n);
-    n.cancelledBy = origin;
+    n.cancelledBy = by;
     for (let c = n.firstChild; c !== null; c = c.nextSibling) if (!c.shielded) stack.push(c);
   }
-  const err = origin.cancelError;
+  const err = by.cancelError;
   for (let i = 0; i < fresh.length; i++) {
     const n = fresh[i]!;
     let w = n.firstWaiter;
