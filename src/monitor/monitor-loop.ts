@@ -1,0 +1,285 @@
+/**
+ * monitorLoop: event-loop delay, utilisation, GC time, and the blocks of the
+ * loop with the live stack of the code that blocks, named by task.
+ *
+ * The main thread's only cost is one unref'd heartbeat timer (every
+ * clamp(threshold/4, 10, 50) ms) that writes `process.hrtime` into shared
+ * memory and records its own lateness (the event-loop delay, the measure
+ * `monitorEventLoopDelay` takes, without its resolution bias). Nothing runs
+ * per await. A watchdog worker (./watchdog/watchdog.ts) sees the heartbeat
+ * go stale and samples the stack while the loop is still blocked.
+ *
+ * Rejected: `monitorEventLoopDelay` for the delay (a second timer, its
+ * figures include its resolution, and its histogram cannot be merged into
+ * per-interval ones for the doctor's timeline); an async_hooks or
+ * PromiseHook-based detector (cost on every await, and the stack it gets is
+ * the one that scheduled the slow callback, not the one that blocks).
+ */
+import { url as inspectorUrl } from 'node:inspector';
+import { createHistogram, performance, PerformanceObserver, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { allTasks, configure, currentTask } from '../index.js';
+import { checkCount, checkFunction, checkMs, checkOptions, rangeError, show, typeError } from '../internal/validate.js';
+import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, MonitorOptions } from './types.js';
+import { BEAT, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
+
+const NS_PER_MS = 1_000_000;
+/** Global key of the function the watchdog evaluates in a paused frame to name the running task. */
+export const TASK_HOOK = 'loopwise.monitor.task.1';
+
+/** @internal What `loopwise doctor`'s preload adds to the public options. */
+export interface DoctorHooks {
+  /** The NDJSON file the watchdog appends samples and blocks to. */
+  reportFile: string;
+  /** One timeline sample every this many ms. */
+  timelineMs: number;
+}
+
+function installTaskHook(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  const key = Symbol.for(TASK_HOOK);
+  if (g[key] === undefined) {
+    Object.defineProperty(g, key, { value: () => currentTask()?.name, enumerable: false, configurable: true });
+  }
+}
+
+function stats(h: RecordableHistogram): DelayStats {
+  if (h.count === 0) return { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  return {
+    mean: h.mean / NS_PER_MS,
+    p50: h.percentile(50) / NS_PER_MS,
+    p90: h.percentile(90) / NS_PER_MS,
+    p99: h.percentile(99) / NS_PER_MS,
+    max: h.max / NS_PER_MS,
+  };
+}
+
+function checkMonitorOptions(opts: MonitorOptions): Required<Omit<MonitorOptions, 'onBlock'>> & Pick<MonitorOptions, 'onBlock'> {
+  checkOptions(opts, 'opts');
+  const { blockThresholdMs = 100, captureStacks = true, onBlock, maxSamples = 10, maxBlocks = 100 } = opts;
+  checkMs(blockThresholdMs, 'opts.blockThresholdMs');
+  if (blockThresholdMs < 10) throw rangeError(`opts.blockThresholdMs must be >= 10, got ${show(blockThresholdMs)}`);
+  if (typeof captureStacks !== 'boolean') throw typeError(`opts.captureStacks must be a boolean, got ${show(captureStacks)}`);
+  if (onBlock !== undefined) checkFunction(onBlock, 'opts.onBlock');
+  checkCount(maxSamples, 'opts.maxSamples', 1);
+  if (maxSamples > 100) throw rangeError(`opts.maxSamples must be <= 100, got ${show(maxSamples)}`);
+  checkCount(maxBlocks, 'opts.maxBlocks', 0);
+  return { blockThresholdMs, captureStacks, onBlock, maxSamples, maxBlocks };
+}
+
+/**
+ * Starts monitoring the event loop of the calling thread (normally the main thread).
+ *
+ * @throws TypeError / RangeError (LOOPWISE_INVALID_ARG_TYPE / _VALUE) for bad options.
+ * @example
+ * const monitor = monitorLoop({ blockThresholdMs: 100, onBlock: (b) => log.warn(b) });
+ * // ... later
+ * const { delay, utilization, blocks } = monitor.snapshot();
+ * monitor.stop();
+ */
+export function monitorLoop(opts: MonitorOptions = {}): LoopMonitor {
+  return startMonitor(opts, null);
+}
+
+/** @internal monitorLoop with the doctor's hooks. */
+export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): LoopMonitor {
+  const o = checkMonitorOptions(opts);
+  installTaskHook();
+  const thresholdMs = o.blockThresholdMs;
+  const intervalMs = Math.min(50, Math.max(10, thresholdMs / 4));
+  const intervalNs = BigInt(Math.round(intervalMs * NS_PER_MS));
+  const sab = new SharedArrayBuffer(SLOTS * 8);
+  const hb = new BigInt64Array(sab);
+  // One pair of readings ties the hrtime clock (shared with the watchdog and
+  // with V8's CPU profiles) to epoch ms.
+  const hr0 = process.hrtime.bigint();
+  const epoch0 = performance.timeOrigin + performance.now();
+  const toEpoch = (ns: bigint): number => epoch0 + Number(ns - hr0) / NS_PER_MS;
+
+  const total = createHistogram();
+  const slice = doctor === null ? null : createHistogram();
+  let last = hr0;
+  const beat = (): void => {
+    const t = process.hrtime.bigint();
+    const late = t - last - intervalNs;
+    last = t;
+    const v = late > 0n ? Number(late) : 1;
+    total.record(v);
+    slice?.record(v);
+    Atomics.store(hb, BEAT, t);
+    Atomics.store(hb, INSPECTOR, inspectorUrl() === undefined ? 0n : 1n);
+    Atomics.store(hb, STARTED, 1n);
+  };
+  Atomics.store(hb, BEAT, hr0);
+  Atomics.store(hb, INSPECTOR, inspectorUrl() === undefined ? 0n : 1n);
+  const heart = setInterval(beat, intervalMs);
+  heart.unref();
+
+  let since = epoch0;
+  let elu: EventLoopUtilization = performance.eventLoopUtilization();
+  let blocks: BlockEvent[] = [];
+  let blockCount = 0;
+  let blockedMs = 0;
+  let gcCount = 0;
+  let gcMs = 0;
+  let sliceGcMs = 0;
+  let debuggerPauses = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcCount++;
+      gcMs += e.duration;
+      sliceGcMs += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+
+  const config: WatchdogConfig = {
+    sab,
+    thresholdMs,
+    intervalMs,
+    captureStacks: o.captureStacks,
+    maxSamples: o.maxSamples,
+    reportFile: doctor?.reportFile ?? null,
+    taskHook: TASK_HOOK,
+  };
+  // execArgv: [] and an empty NODE_OPTIONS: the watchdog must not load the
+  // preload (or a user's --inspect) again.
+  const worker = new Worker(new URL('./watchdog/watchdog.js', import.meta.url), {
+    workerData: config,
+    execArgv: [],
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdout: false,
+    stderr: false,
+    name: 'loopwise-watchdog',
+  });
+  const post = (msg: ToWatchdog): void => worker.postMessage(msg);
+
+  const onMessage = (msg: FromWatchdog): void => {
+    if (msg.type === 'debugger-pause') {
+      debuggerPauses++;
+      return;
+    }
+    if (msg.type !== 'block') return;
+    const b = toBlockEvent(msg.block, toEpoch);
+    blockCount++;
+    blockedMs += b.durationMs;
+    if (o.maxBlocks > 0) {
+      if (blocks.length >= o.maxBlocks) blocks.shift();
+      blocks.push(b);
+    }
+    if (configure().debug) warnBlock(b);
+    o.onBlock?.(b);
+  };
+  let closedResolve!: () => void;
+  const closed = new Promise<void>((resolve) => (closedResolve = resolve));
+  worker.on('message', onMessage);
+  worker.on('error', (e) => {
+    // The watchdog failing must not take the program down: metrics go on without stacks.
+    process.emitWarning(`loopwise monitor: the watchdog failed: ${e.message}`, { code: 'LOOPWISE_MONITOR_FAILED', type: 'LoopwiseWarning' });
+  });
+  worker.once('exit', () => {
+    worker.off('message', onMessage);
+    closedResolve();
+  });
+  // unref after the listeners: adding a 'message' listener re-refs a worker.
+  worker.unref();
+
+  let timeline: NodeJS.Timeout | undefined;
+  if (doctor !== null) {
+    let sliceElu = performance.eventLoopUtilization();
+    const sample = (): void => {
+      const now = process.hrtime.bigint();
+      const u = performance.eventLoopUtilization(sliceElu);
+      sliceElu = performance.eventLoopUtilization();
+      const mem = process.memoryUsage();
+      const record = {
+        type: 'sample',
+        hr: String(now),
+        delay: stats(slice!),
+        utilization: u.utilization,
+        heapUsedMB: mem.heapUsed / 1048576,
+        rssMB: mem.rss / 1048576,
+        gcMs: sliceGcMs,
+        tasks: allTasks().length,
+      };
+      slice!.reset();
+      sliceGcMs = 0;
+      post({ type: 'record', line: JSON.stringify(record) });
+    };
+    timeline = setInterval(sample, doctor.timelineMs);
+    timeline.unref();
+  }
+
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(heart);
+    if (timeline !== undefined) clearInterval(timeline);
+    gcObserver.disconnect();
+    post({ type: 'stop' });
+    // Held only until the watchdog has closed its file and exited (at once,
+    // or when a capture in progress ends), so awaiting `closed` works.
+    worker.ref();
+  };
+
+  return {
+    snapshot(): LoopSnapshot {
+      return {
+        delay: stats(total),
+        utilization: performance.eventLoopUtilization(elu).utilization,
+        blocks: blocks.slice(),
+        blockCount,
+        blockedMs,
+        gc: { count: gcCount, totalMs: gcMs },
+        debuggerPauses,
+        since,
+      };
+    },
+    reset(): void {
+      total.reset();
+      elu = performance.eventLoopUtilization();
+      since = performance.timeOrigin + performance.now();
+      blocks = [];
+      blockCount = 0;
+      blockedMs = 0;
+      gcCount = 0;
+      gcMs = 0;
+      debuggerPauses = 0;
+    },
+    stop,
+    [Symbol.dispose]: stop,
+    closed,
+  };
+}
+
+function toBlockEvent(w: WireBlock, toEpoch: (ns: bigint) => number): BlockEvent {
+  const b: BlockEvent = {
+    durationMs: w.durationMs,
+    startedAt: toEpoch(BigInt(w.startNs)),
+    phase: w.startup ? 'startup' : 'running',
+    stack: w.stack,
+    samples: w.samples,
+    topFrames: w.topFrames,
+    afterNativeCall: w.afterNativeCall,
+    captureMs: w.captureMs,
+  };
+  if (w.task !== undefined) b.task = w.task;
+  if (w.pauseLatencyMs !== undefined) b.pauseLatencyMs = w.pauseLatencyMs;
+  if (w.skipped !== undefined && w.skipped !== 'debugger') b.skipped = w.skipped;
+  return b;
+}
+
+/** One line naming the block's code: `fn (file:line)`, the first frame that is not Node's own. */
+export function describeBlock(b: BlockEvent): string {
+  const f = b.stack.find((s) => s.url !== '' && !s.url.startsWith('node:')) ?? b.stack[0];
+  const where = f === undefined ? 'no stack taken' : `${f.functionName} (${f.url}:${f.line}:${f.column})`;
+  const task = b.task === undefined ? '' : ` in task "${b.task}"`;
+  const native = b.afterNativeCall ? ', stack taken after a native call returned' : '';
+  return `the event loop was blocked for ${Math.round(b.durationMs)} ms${task} at ${where}${native}`;
+}
+
+function warnBlock(b: BlockEvent): void {
+  const stack = b.stack.map((f) => `    at ${f.functionName} (${f.url}:${f.line}:${f.column})`).join('\n');
+  process.emitWarning(describeBlock(b), { code: 'LOOPWISE_LOOP_BLOCKED', type: 'LoopwiseWarning', detail: stack });
+}

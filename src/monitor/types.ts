@@ -1,0 +1,91 @@
+/** The public types of loopwise/monitor. Times are milliseconds throughout. */
+
+/** One JS stack frame; `line` and `column` are 1-based. */
+export interface StackFrame {
+  functionName: string;
+  url: string;
+  line: number;
+  column: number;
+}
+
+/** A block of the event loop longer than the threshold. */
+export interface BlockEvent {
+  /** How long the loop was blocked, to within half a heartbeat interval, without our own capture time. */
+  durationMs: number;
+  /** When the block started, in ms since the epoch (same clock as `Date.now()`, sub-ms precision). */
+  startedAt: number;
+  /** `startup` while the program's modules were still loading (before its first loop turn), else `running`. */
+  phase: 'startup' | 'running';
+  /** The loopwise task that was running (the one seen most across samples). */
+  task?: string;
+  /** The main thread's JS stack taken during the block, innermost frame first (empty if none was taken). */
+  stack: StackFrame[];
+  /** Debugger pauses taken during the block (at most one per threshold interval). */
+  samples: number;
+  /** The top frames seen across samples, most seen first: a mini-profile of a long block. */
+  topFrames: (StackFrame & { count: number })[];
+  /**
+   * The first pause could only land after a native call (JSON.parse, pbkdf2Sync,
+   * readFileSync…) returned: the stack shows the code right after it, and may
+   * no longer hold the caller. `loopwise doctor` attributes such blocks from a
+   * CPU profile instead.
+   */
+  afterNativeCall: boolean;
+  /** ms from asking for the first pause to getting it. */
+  pauseLatencyMs?: number;
+  /** ms our own capture held the main thread (Debugger.enable, the pauses); left out of `durationMs`. */
+  captureMs: number;
+  /** Why no stack was taken: `disabled` (captureStacks: false), `too-short` (ended before the first pause), `failed`. */
+  skipped?: 'disabled' | 'too-short' | 'failed';
+}
+
+export interface DelayStats {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface LoopSnapshot {
+  /** Event-loop delay: how late the monitor's heartbeat timer ran, since `since`. */
+  delay: DelayStats;
+  /** Event-loop utilisation (0..1) since `since`. */
+  utilization: number;
+  /** The most recent blocks since `since` (at most `maxBlocks`, oldest dropped first). */
+  blocks: BlockEvent[];
+  /** Every block since `since`, also those dropped from `blocks`. */
+  blockCount: number;
+  /** Total ms blocked since `since`. */
+  blockedMs: number;
+  /** Garbage collection since `since`. */
+  gc: { count: number; totalMs: number };
+  /** Stalls seen while a debugger was attached or had paused the program: never counted as blocks. */
+  debuggerPauses: number;
+  /** Start of the window, ms since the epoch. */
+  since: number;
+}
+
+export interface MonitorOptions {
+  /** A block is a stall of the loop longer than this (ms, >= 10; default 100). */
+  blockThresholdMs?: number;
+  /** Take the stack of blocking code (default true). Without it, blocks are still counted and timed. */
+  captureStacks?: boolean;
+  /** Called on the main thread after each block (it runs once the loop is free again). */
+  onBlock?: (block: BlockEvent) => void;
+  /** Most debugger pauses per block (1..100, default 10). */
+  maxSamples?: number;
+  /** Blocks kept for `snapshot()` (default 100). */
+  maxBlocks?: number;
+}
+
+export interface LoopMonitor {
+  snapshot(): LoopSnapshot;
+  /** Starts a new window: delay, utilisation, blocks and GC counted from now. */
+  reset(): void;
+  /** Ends the watchdog and the heartbeat; idempotent. Nothing is left that keeps the process alive. */
+  stop(): void;
+  [Symbol.dispose](): void;
+  /** Settles once the watchdog thread has exited (after `stop()`). */
+  readonly closed: Promise<void>;
+}

@@ -1,0 +1,65 @@
+/**
+ * The shared-memory contract between the main thread and its watchdog
+ * worker: one BigInt64Array over a SharedArrayBuffer. The main thread's
+ * heartbeat timer writes it; the watchdog only reads it. A leaf module, so
+ * the worker's entry imports nothing of the main thread's.
+ */
+
+/** `process.hrtime.bigint()` at the last heartbeat (ns). */
+export const BEAT = 0;
+/** 1n while an inspector (a debugger) is open in the process (`inspector.url()` set). */
+export const INSPECTOR = 1;
+/** 1n once the program's first heartbeat ran: earlier blocks are start-up (module loading). */
+export const STARTED = 2;
+/** Incremented by the main thread when it asks the watchdog to stop. */
+export const STOP = 3;
+export const SLOTS = 4;
+
+/** The options the main thread hands its watchdog (workerData). */
+export interface WatchdogConfig {
+  sab: SharedArrayBuffer;
+  thresholdMs: number;
+  intervalMs: number;
+  captureStacks: boolean;
+  maxSamples: number;
+  /** Append-only NDJSON file the watchdog writes for `loopwise doctor`, or null. */
+  reportFile: string | null;
+  /** The global symbol key of the function that names the running task. */
+  taskHook: string;
+}
+
+/** One frame as the watchdog reports it: 1-based line and column. */
+export interface WireFrame {
+  functionName: string;
+  url: string;
+  line: number;
+  column: number;
+}
+
+/** A block as the watchdog sends it (times in hrtime ns, as decimal strings, to the main thread). */
+export interface WireBlock {
+  startNs: string;
+  endNs: string;
+  durationMs: number;
+  startup: boolean;
+  task?: string;
+  stack: WireFrame[];
+  samples: number;
+  /** The most-seen top frames across samples (a mini-profile of the block). */
+  topFrames: (WireFrame & { count: number })[];
+  /** ms between asking for the first pause and getting it. */
+  pauseLatencyMs?: number;
+  /** The first pause landed only after a native call returned: the stack may not hold the caller. */
+  afterNativeCall: boolean;
+  /** Time our own capture held the main thread (Debugger.enable, pauses), left out of durationMs. */
+  captureMs: number;
+  /** Why no stack was taken, when none was. */
+  skipped?: 'debugger' | 'disabled' | 'too-short' | 'failed';
+  error?: string;
+}
+
+export type ToWatchdog = { type: 'stop' } | { type: 'record'; line: string };
+export type FromWatchdog =
+  | { type: 'block'; block: WireBlock }
+  | { type: 'debugger-pause'; startNs: string; durationMs: number }
+  | { type: 'stopped' };
