@@ -123,12 +123,14 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let gcCount = 0;
   let gcMs = 0;
   let sliceGcMs = 0;
+  let sliceGcCount = 0;
   let debuggerPauses = 0;
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gcCount++;
       gcMs += e.duration;
       sliceGcMs += e.duration;
+      sliceGcCount++;
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
@@ -200,10 +202,13 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         heapUsedMB: mem.heapUsed / 1048576,
         rssMB: mem.rss / 1048576,
         gcMs: sliceGcMs,
+        gcCount: sliceGcCount,
         tasks: allTasks().length,
+        pending: pendingResources(),
       };
       slice!.reset();
       sliceGcMs = 0;
+      sliceGcCount = 0;
       post({ type: 'record', line: JSON.stringify(record) });
     };
     timeline = setInterval(sample, doctor.timelineMs);
@@ -251,6 +256,16 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     [Symbol.dispose]: stop,
     closed,
   };
+}
+
+// Handles that are there whether or not the program waits on I/O.
+const IDLE_RESOURCES = new Set(['Timeout', 'Immediate', 'TTYWrap', 'TCPServerWrap', 'PipeServerWrap', 'MessagePort', 'PipeWrap', 'SignalWrap', 'FSEventWrap', 'StatWatcher', 'ProcessWrap']);
+
+/** In-flight I/O: sockets, fs and DNS requests (what an io-bound program waits on). */
+function pendingResources(): number {
+  let n = 0;
+  for (const r of process.getActiveResourcesInfo()) if (!IDLE_RESOURCES.has(r)) n++;
+  return n;
 }
 
 function toBlockEvent(w: WireBlock, toEpoch: (ns: bigint) => number): BlockEvent {
