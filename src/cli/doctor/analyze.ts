@@ -1,0 +1,269 @@
+/**
+ * From what the agents wrote to the report: blocks attributed (CPU profile
+ * first, debugger pauses second), culprits ranked by blocked time (running
+ * blocks only: start-up is module loading, reported apart), the whole run's
+ * delay and utilisation, the timeline, and a diagnosis with advice.
+ */
+import type { Culprit, DelayStats, Diagnosis, DoctorReport, ReportBlock, ReportFrame, ReportProcess, TimelineSample } from '../../report/types.js';
+import { isOwnCode, ProfileIndex } from './attribute.js';
+import type { RawProcess, RawSample } from './collect.js';
+
+export interface RunInfo {
+  command: string[];
+  startedAt: Date;
+  /** The doctor's hrtime at the target's start: t = 0 of the report. */
+  t0Ns: bigint;
+  endNs: bigint;
+  thresholdMs: number;
+  maxBlockMs?: number;
+  target: { code: number | null; signal: string | null };
+  toolVersion: string;
+  /** The doctor's exit code before the --max-block gate. */
+  targetExitCode: number;
+}
+
+const inPackage = (url: string): boolean => url.includes('/node_modules/');
+
+function msSince(t0: bigint, ns: bigint): number {
+  return Number(ns - t0) / 1e6;
+}
+
+/** The first frame outside packages and Node below a culprit in a package: the program's own call into it. */
+function callerOf(stack: ReportFrame[], culprit: ReportFrame): ReportFrame | undefined {
+  if (!inPackage(culprit.url)) return undefined;
+  const i = stack.findIndex((f) => f.functionName === culprit.functionName && f.url === culprit.url && f.line === culprit.line);
+  return stack.slice(i + 1).find((f) => isOwnCode(f.url) && !inPackage(f.url));
+}
+
+function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
+  const index = p.profile === null ? null : new ProfileIndex(p.profile);
+  return p.blocks.map((b) => {
+    const out: ReportBlock = {
+      pid: p.pid,
+      durationMs: b.durationMs,
+      startedAt: msSince(t0, b.startNs),
+      phase: b.startup ? 'startup' : 'running',
+      stack: b.stack,
+      attribution: b.stack.length === 0 ? 'none' : b.afterNativeCall ? 'pause-after-native' : 'pause',
+      samples: b.samples,
+    };
+    if (b.task !== undefined) out.task = b.task;
+    const fromProfile = index?.attribute(Number(b.startNs / 1000n), Number(b.endNs / 1000n)) ?? null;
+    if (fromProfile !== null) {
+      out.stack = fromProfile.stack;
+      out.culprit = fromProfile.culprit;
+      out.attribution = 'profile';
+    } else {
+      const c = b.stack.find((f) => isOwnCode(f.url));
+      if (c !== undefined) out.culprit = c;
+    }
+    if (out.culprit !== undefined) {
+      const caller = callerOf(out.stack, out.culprit);
+      if (caller !== undefined) out.caller = caller;
+    }
+    return out;
+  });
+}
+
+const where = (f: ReportFrame): string => `${f.functionName} (${shortUrl(f.url)}:${f.line})`;
+
+/** A file URL as a path relative to the working directory when it is inside it. */
+export function shortUrl(url: string): string {
+  let path = url;
+  if (url.startsWith('file://')) {
+    try {
+      path = decodeURIComponent(new URL(url).pathname);
+    } catch {
+      return url;
+    }
+  }
+  const cwd = process.cwd() + '/';
+  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}
+
+/** One sentence of what to do about a culprit, from the frames of its stack. */
+export function adviceFor(c: { functionName: string; url: string; line: number }, stack: ReportFrame[], caller?: ReportFrame): string {
+  const names = new Set(stack.map((f) => f.functionName));
+  const at = where(c);
+  const own = caller === undefined ? at : `${at}, called from ${where(caller)}`;
+  const sync = [...names].find((n) => /^(pbkdf2Sync|scryptSync|generateKeyPairSync|randomFillSync)$/.test(n));
+  if (sync !== undefined) return `use crypto.${sync.replace(/Sync$/, '')} (async), or move ${c.functionName} (${shortUrl(c.url)}:${c.line}) to a WorkerPool`;
+  const fsSync = [...names].find((n) => /^(readFileSync|writeFileSync|readdirSync|statSync|existsSync|openSync|readSync)$/.test(n));
+  if (fsSync !== undefined) return `${fsSync} blocks the loop in ${at}: use fs/promises (${fsSync.replace(/Sync$/, '')}) and stream large files`;
+  const zlib = [...names].find((n) => /^(gzipSync|gunzipSync|deflateSync|inflateSync|brotliCompressSync|brotliDecompressSync)$/.test(n));
+  if (zlib !== undefined) return `use zlib's async ${zlib.replace(/Sync$/, '')} or streams instead of ${zlib} in ${at}`;
+  if (names.has('hashSync') || names.has('compareSync') || /bcrypt/i.test(c.url)) {
+    return `bcrypt hashing blocks the loop in ${own}: use the async hash/compare, a native bcrypt, or run it in a WorkerPool (loopwise/workers)`;
+  }
+  if (names.has('parse') || names.has('stringify')) return `large JSON in ${own} blocks the loop: parse it in a WorkerPool, stream it, or send less`;
+  if (inPackage(c.url)) return `${own} is a package's synchronous work: move the call to a WorkerPool (loopwise/workers), or give it smaller inputs`;
+  return `move ${at} to a WorkerPool (loopwise/workers), or split the work and \`await checkpoint()\` between parts`;
+}
+
+function culpritsOf(blocks: ReportBlock[]): Culprit[] {
+  const by = new Map<string, { c: Culprit; longest: ReportBlock }>();
+  for (const b of blocks) {
+    if (b.phase !== 'running' || b.culprit === undefined) continue;
+    const f = b.culprit;
+    const key = `${f.functionName}\0${f.url}\0${f.line}`;
+    let e = by.get(key);
+    if (e === undefined) {
+      e = { c: { ...f, count: 0, totalMs: 0, maxMs: 0, stack: b.stack, tasks: [], pids: [], advice: '' }, longest: b };
+      by.set(key, e);
+    }
+    e.c.count++;
+    e.c.totalMs += b.durationMs;
+    if (b.durationMs >= e.c.maxMs) {
+      e.c.maxMs = b.durationMs;
+      e.longest = b;
+      e.c.stack = b.stack;
+    }
+    if (b.task !== undefined && !e.c.tasks.includes(b.task)) e.c.tasks.push(b.task);
+    if (!e.c.pids.includes(b.pid)) e.c.pids.push(b.pid);
+  }
+  const out = [...by.values()].map(({ c, longest }) => {
+    if (longest.caller !== undefined) c.caller = longest.caller;
+    c.advice = adviceFor(c, c.stack, c.caller);
+    return c;
+  });
+  return out.sort((a, b) => b.totalMs - a.totalMs);
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Whole-run delay from per-interval samples: the mean of means, the median
+ * of each percentile, the max of maxes. (Histograms of different processes
+ * and intervals cannot be merged exactly from their summaries.)
+ */
+function delayOf(samples: RawSample[]): DelayStats {
+  if (samples.length === 0) return { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  return {
+    mean: samples.reduce((a, s) => a + s.delay.mean, 0) / samples.length,
+    p50: median(samples.map((s) => s.delay.p50)),
+    p90: median(samples.map((s) => s.delay.p90)),
+    p99: median(samples.map((s) => s.delay.p99)),
+    max: Math.max(...samples.map((s) => s.delay.max)),
+  };
+}
+
+const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+function diagnose(blocks: ReportBlock[], culprits: Culprit[], samples: RawSample[], durationMs: number, thresholdMs: number): Diagnosis {
+  const running = blocks.filter((b) => b.phase === 'running');
+  const blockedMs = running.reduce((a, b) => a + b.durationMs, 0);
+  const worst = running.reduce((a, b) => Math.max(a, b.durationMs), 0);
+  const gcMs = samples.reduce((a, s) => a + s.gcMs, 0);
+  const util = mean(samples.map((s) => s.utilization));
+  const pending = mean(samples.map((s) => s.pending));
+  const startup = blocks.length - running.length;
+  const startupNote = startup > 0 ? ` (${startup} start-up block${startup === 1 ? '' : 's'} while modules loaded are reported apart)` : '';
+  if (running.length > 0) {
+    const top = culprits[0];
+    const by = top === undefined ? '' : `; most of it in ${where(top)}`;
+    return {
+      verdict: 'event-loop-blocked',
+      detail:
+        `The event loop was blocked ${running.length} time${running.length === 1 ? '' : 's'} for ${Math.round(blockedMs)} ms in all ` +
+        `(worst ${Math.round(worst)} ms, threshold ${thresholdMs} ms)${by}${startupNote}.`,
+      advice: culprits.slice(0, 5).map((c) => c.advice),
+    };
+  }
+  if (durationMs > 0 && gcMs / durationMs > 0.1) {
+    return {
+      verdict: 'gc-pressure',
+      detail: `Garbage collection took ${Math.round(gcMs)} ms, ${Math.round((100 * gcMs) / durationMs)} % of the run; no block of the loop over ${thresholdMs} ms.`,
+      advice: [
+        'allocate less on hot paths (reuse buffers and objects, avoid building large temporary arrays and strings)',
+        'look for growing caches or leaks with a heap snapshot (node --heapsnapshot-signal=SIGUSR2)',
+        'if the heap is legitimately large, raise --max-old-space-size',
+      ],
+    };
+  }
+  if (util < 0.2 && pending >= 5 && durationMs >= 1_000) {
+    return {
+      verdict: 'io-bound',
+      detail: `The loop was idle ${Math.round(100 * (1 - util))} % of the time while ${Math.round(pending)} I/O operations were in flight on average: the program waits on I/O, not on its own code.`,
+      advice: [
+        'find the slow dependency (database, HTTP upstream, disk): time each call, and add timeouts (loopwise timeout())',
+        'run independent I/O concurrently (gather/map with a concurrency bound) instead of one after another',
+        'check connection pool sizes: requests may be queueing for a connection',
+      ],
+    };
+  }
+  return {
+    verdict: 'healthy',
+    detail: `No block of the event loop over ${thresholdMs} ms; delay p99 ${delayOf(samples).p99.toFixed(1)} ms, utilisation ${Math.round(100 * util)} %${startupNote}.`,
+    advice: [],
+  };
+}
+
+export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
+  const t0 = run.t0Ns;
+  const blocks = processes.flatMap((p) => blocksOf(p, t0)).sort((a, b) => a.startedAt - b.startedAt);
+  const culprits = culpritsOf(blocks);
+  const samples = processes.flatMap((p) => p.samples);
+  const timeline: TimelineSample[] = processes.flatMap((p) =>
+    p.samples.map((s) => ({
+      pid: p.pid,
+      t: msSince(t0, s.hr),
+      delay: s.delay,
+      utilization: s.utilization,
+      heapUsedMB: s.heapUsedMB,
+      rssMB: s.rssMB,
+      gcMs: s.gcMs,
+      tasks: s.tasks,
+    })),
+  );
+  timeline.sort((a, b) => a.t - b.t);
+  const durationMs = msSince(t0, run.endNs);
+  const procs: ReportProcess[] = processes.map((p) => {
+    const mine = blocks.filter((b) => b.pid === p.pid);
+    const rp: ReportProcess = {
+      pid: p.pid,
+      ppid: p.ppid,
+      argv: p.argv,
+      startedAt: msSince(t0, p.startNs),
+      endedAt: msSince(t0, p.endNs),
+      blocks: mine.length,
+      blockedMs: mine.reduce((a, b) => a + b.durationMs, 0),
+      utilization: mean(p.samples.map((s) => s.utilization)),
+      delay: delayOf(p.samples),
+    };
+    if (p.exit !== undefined) rp.exit = p.exit;
+    if (p.error !== undefined) rp.error = p.error;
+    return rp;
+  });
+  let exitCode = run.targetExitCode;
+  const report: DoctorReport = {
+    version: 1,
+    tool: { name: 'loopwise', version: run.toolVersion, node: process.version },
+    command: run.command,
+    startedAt: run.startedAt.toISOString(),
+    durationMs,
+    thresholdMs: run.thresholdMs,
+    exitCode,
+    target: run.target,
+    processes: procs,
+    blocks,
+    culprits,
+    delay: delayOf(samples),
+    utilization: mean(samples.map((s) => s.utilization)),
+    gc: { count: samples.reduce((a, s) => a + s.gcCount, 0), totalMs: samples.reduce((a, s) => a + s.gcMs, 0) },
+    timeline,
+    diagnosis: diagnose(blocks, culprits, samples, durationMs, run.thresholdMs),
+  };
+  if (run.maxBlockMs !== undefined) {
+    const max = run.maxBlockMs;
+    report.maxBlockMs = max;
+    report.maxBlockExceeded = blocks.some((b) => b.phase === 'running' && b.durationMs > max);
+    if (report.maxBlockExceeded) exitCode = 1;
+  }
+  report.exitCode = exitCode;
+  return report;
+}
