@@ -120,6 +120,7 @@ export const CLIENT_SCRIPT = String.raw`(function () {
       none.className = 'muted';
       none.textContent = 'No timeline samples for this process.';
       grid.appendChild(none);
+      root.setAttribute('data-ready', '0');
       return;
     }
     var x = rows.map(function (s) { return s.t / 1000; });
@@ -130,7 +131,9 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     });
     if (!(xmax > xmin)) xmax = xmin + 1;
 
-    DEFS.forEach(function (def, n) {
+    // All boxes first, then the charts: each chart's width is its box's, and
+    // the grid only settles its columns once every box is in it.
+    var boxes = DEFS.map(function (def, n) {
       var box = document.createElement('div');
       box.className = 'chart';
       box.id = 'lw-chart-' + n;
@@ -138,6 +141,10 @@ export const CLIENT_SCRIPT = String.raw`(function () {
       title.textContent = def.title;
       box.appendChild(title);
       grid.appendChild(box);
+      return box;
+    });
+    DEFS.forEach(function (def, n) {
+      var box = boxes[n];
       var series = [{ label: 'time', value: function (u, v) { return v == null ? '--' : v.toFixed(2) + ' s'; } }];
       var columns = [x];
       def.series.forEach(function (s) {
@@ -163,6 +170,9 @@ export const CLIENT_SCRIPT = String.raw`(function () {
         hooks: hooks
       }, columns, box));
     });
+    // For tests and scripts: which process is drawn, and how many charts.
+    root.setAttribute('data-pid', String(pid));
+    root.setAttribute('data-ready', String(charts.length));
   }
 
   if (data.processes.length > 1) {
@@ -186,6 +196,5 @@ export const CLIENT_SCRIPT = String.raw`(function () {
     charts.forEach(function (u) { u.setSize({ width: widthOf(u.root.parentNode), height: HEIGHT }); });
   });
   build(data.defaultPid);
-  root.setAttribute('data-ready', String(charts.length));
 })();
 `;

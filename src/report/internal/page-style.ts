@@ -29,7 +29,7 @@ h3 { font-size: 1.05em; margin: 0 0 4px; }
 .crash { color: var(--blocked); margin: 4px 0; }
 .charts-head { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap; }
 .charts-head label { color: var(--muted); }
-.chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px 24px; }
+.chart-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px 24px; }
 .chart { min-width: 0; overflow: hidden; }
 .chart h3 { font-weight: 600; color: var(--muted); font-size: 0.9em; }
 .chart .u-legend { font-size: 12px; }
