@@ -3,12 +3,14 @@
  * playwright-core, opens report.html from a temp dir (file://) and the test
  * checks what a reader gets: charts drawn (canvas pixels), culprits listed,
  * hostile names shown as text with no script run and no dialog, no console
- * or page error, no CSP violation, no network request. Skips when
+ * or page error, no CSP violation, no network request. Each run's files
+ * (page, screenshot, Chromium's $HOME) stay in one temp dir, and the test
+ * ends with a leak check: no Chromium process left. Skips when
  * /usr/bin/chromium is missing, unless LOOPWISE_REQUIRE_CHROMIUM=1 (CI),
  * where it fails.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -31,37 +33,41 @@ function haveChromium(t: TestContext): boolean {
   return false;
 }
 
-/** Pids of every live process whose process group is `pgid` (Playwright starts Chromium in its own group). */
-function processGroup(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // it exited while we looked
-    }
-    // Fields after the parenthesised command: state ppid pgrp ...
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') pids.push(Number(name));
+/** Fields of /proc/PID/stat after the command: [state, ppid, pgrp, ...]; undefined once it is gone. */
+function procStat(pid: string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // it exited while we looked
   }
-  return pids;
 }
 
-/** Direct children of this process, by /proc. */
-function children(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+function livePids(): string[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name) && (procStat(name)?.[0] ?? 'Z') !== 'Z');
+}
+
+/**
+ * Live (not zombie) processes that belong to a browser run: in the browser's
+ * process group (Playwright starts Chromium as a group leader: zygotes,
+ * renderers), or with the run's temp dir on their command line (the crash
+ * handlers, which daemonise into their own session but keep their database
+ * under $HOME, which the test points into that dir).
+ */
+function browserProcesses(pgid: number, dir: string): string[] {
+  return livePids().filter((pid) => {
+    if (Number(procStat(pid)?.[2]) === pgid) return true;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) out.push(Number(name));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
     } catch {
-      // gone
+      return false;
     }
-  }
-  return out;
+  });
+}
+
+/** Live direct children of this process. */
+function children(): number[] {
+  return livePids().filter((pid) => Number(procStat(pid)?.[1]) === process.pid).map(Number);
 }
 
 interface Visit {
@@ -73,18 +79,17 @@ interface Visit {
 }
 
 /**
- * Writes the report's page to a fresh temp dir, opens it, and waits for the
+ * Writes the report's page into `dir`, opens it from there, and waits for the
  * charts to be drawn. Every request that is not the page itself is recorded
  * and aborted; errors, console errors and dialogs are recorded.
  */
-async function openReport(browser: Browser, report: DoctorReport, t: TestContext): Promise<Visit> {
-  const dir = mkdtempSync(join(tmpdir(), 'loopwise-report-'));
+async function openReport(browser: Browser, dir: string, report: DoctorReport): Promise<Visit> {
   const file = join(dir, 'report.html');
   writeFileSync(file, renderReportHtml(report));
   const url = pathToFileURL(file).href;
 
+  // Closed with the browser.
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: true });
-  t.after(() => context.close());
   const page = await context.newPage();
   const visit: Visit = { page, dir, errors: [], dialogs: [], requests: [] };
   page.on('pageerror', (e) => visit.errors.push(`pageerror: ${e.message}`));
@@ -129,26 +134,35 @@ async function assertClean(page: Page, visit: Visit): Promise<void> {
   assert.deepEqual(await page.evaluate('window.lwViolations'), [], 'no CSP violation');
 }
 
-async function withBrowser(t: TestContext, body: (browser: Browser) => Promise<void>): Promise<void> {
+/**
+ * Runs `body` with a fresh Chromium and a fresh temp dir that holds
+ * everything the run writes (the page, the screenshot, Chromium's $HOME with
+ * its config and crash database); then closes the browser and checks that no
+ * process of it is left.
+ */
+async function withBrowser(body: (browser: Browser, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'loopwise-report-'));
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') };
   const before = new Set(children());
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, env });
   const spawned = children().filter((p) => !before.has(p));
   assert.equal(spawned.length, 1, 'one Chromium process started');
   try {
-    await body(browser);
+    await body(browser, dir);
   } finally {
     await browser.close();
   }
-  // Leak check: the browser and every helper process of its group are gone.
   assert.deepEqual(children().filter((p) => !before.has(p)), [], 'no child process left');
-  assert.deepEqual(processGroup(spawned[0]!), [], "no process of Chromium's group left");
+  assert.deepEqual(browserProcesses(spawned[0]!, dir), [], 'no Chromium helper process left');
 }
 
 test('the sample report in Chromium: charts drawn, culprits listed, no error, no request; a screenshot', async (t) => {
   if (!haveChromium(t)) return;
-  await withBrowser(t, async (browser) => {
+  await withBrowser(async (browser, dir) => {
     const report = sampleReport();
-    const visit = await openReport(browser, report, t);
+    const visit = await openReport(browser, dir, report);
     const { page } = visit;
 
     const painted = await paintedPixels(page);
@@ -171,6 +185,7 @@ test('the sample report in Chromium: charts drawn, culprits listed, no error, no
     await page.selectOption('#lw-pid', String(report.processes[0]!.pid));
     await page.waitForSelector(`#lw-charts[data-pid="${report.processes[0]!.pid}"][data-ready="5"]`);
 
+    // Kept (with the page) for a human to look at; everything else of the run is in the same dir.
     const shot = join(visit.dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(readFileSync(shot).length > 10_000);
@@ -182,9 +197,10 @@ test('the sample report in Chromium: charts drawn, culprits listed, no error, no
 
 test('hostile names in Chromium are shown as text: no script runs, no dialog, no element injected', async (t) => {
   if (!haveChromium(t)) return;
-  await withBrowser(t, async (browser) => {
+  await withBrowser(async (browser, dir) => {
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const report = hostileReport();
-    const visit = await openReport(browser, report, t);
+    const visit = await openReport(browser, dir, report);
     const { page } = visit;
     const shownUrl = HOSTILE_URL.slice('file://'.length);
 
