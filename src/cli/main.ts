@@ -15,15 +15,16 @@ export interface Io {
 const HELP = `loopwise: structured concurrency and event-loop diagnostics for Node.js
 
 Examples:
+  loopwise doctor -- node server.js            run a program, report what blocks its loop
+  LOOPWISE_MONITOR=1 node --import loopwise/register app.js
   loopwise --version
-  node --import loopwise/register app.js      (coming: the monitor preload)
 
 Usage:
   loopwise <command> [options]
 
-Commands (coming in later releases):
+Commands:
   doctor -- <command...>   run a program and report what blocks its event loop
-  ps PID / pstree PID      list the live tasks of a running process
+                           (loopwise doctor --help)
 
 Options:
   -h, --help       show this help
@@ -38,6 +39,10 @@ export function version(): string {
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  if (argv[0] === 'doctor') {
+    const { run } = await import('./doctor.js');
+    return run(argv.slice(1), io);
+  }
   const cut = argv.indexOf('--');
   const own = cut === -1 ? argv : argv.slice(0, cut);
   let parsed;

@@ -44,6 +44,13 @@ export interface ReportBlock {
   caller?: ReportFrame;
   /** Debugger pauses taken during the block. */
   samples: number;
+  /**
+   * With a CPU profile: each culprit's share (0..1) of the block's samples,
+   * most first. Two blocks less than a heartbeat apart are seen as one, and a
+   * long block can run through several functions; culprits' totals split
+   * the block's time by these shares.
+   */
+  shares?: { functionName: string; url: string; line: number; column: number; share: number; stack: ReportFrame[] }[];
 }
 
 export interface Culprit {

@@ -29,10 +29,20 @@ function msSince(t0: bigint, ns: bigint): number {
 }
 
 /** The first frame outside packages and Node below a culprit in a package: the program's own call into it. */
-function callerOf(stack: ReportFrame[], culprit: ReportFrame): ReportFrame | undefined {
+function callerOf(stack: ReportFrame[], culprit: { functionName: string; url: string; line: number }): ReportFrame | undefined {
   if (!inPackage(culprit.url)) return undefined;
   const i = stack.findIndex((f) => f.functionName === culprit.functionName && f.url === culprit.url && f.line === culprit.line);
   return stack.slice(i + 1).find((f) => isOwnCode(f.url) && !inPackage(f.url));
+}
+
+/**
+ * A profile frame has its function's start line (or its hottest line); a
+ * debugger pause of the same block in the same function has the exact line
+ * it was on: prefer it.
+ */
+function preciseLine(f: ReportFrame, pause: ReportFrame[]): ReportFrame {
+  const p = pause.find((x) => x.functionName === f.functionName && x.url === f.url);
+  return p === undefined ? f : { ...f, line: p.line, column: p.column };
 }
 
 function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
@@ -50,9 +60,13 @@ function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
     if (b.task !== undefined) out.task = b.task;
     const fromProfile = index?.attribute(Number(b.startNs / 1000n), Number(b.endNs / 1000n)) ?? null;
     if (fromProfile !== null) {
-      out.stack = fromProfile.stack;
-      out.culprit = fromProfile.culprit;
+      out.stack = fromProfile.stack.map((f) => preciseLine(f, b.stack));
+      out.culprit = preciseLine(fromProfile.culprit, b.stack);
       out.attribution = 'profile';
+      const all = fromProfile.shares.reduce((a, s) => a + s.samples, 0);
+      if (fromProfile.shares.length > 1) {
+        out.shares = fromProfile.shares.map((s) => ({ ...s.culprit, share: s.samples / all, stack: s.stack }));
+      }
     } else {
       const c = b.stack.find((f) => isOwnCode(f.url));
       if (c !== undefined) out.culprit = c;
@@ -65,7 +79,7 @@ function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
   });
 }
 
-const where = (f: ReportFrame): string => `${f.functionName} (${shortUrl(f.url)}:${f.line})`;
+const where = (f: { functionName: string; url: string; line: number }): string => `${f.functionName} (${shortUrl(f.url)}:${f.line})`;
 
 /** A file URL as a path relative to the working directory when it is inside it. */
 export function shortUrl(url: string): string {
@@ -100,29 +114,38 @@ export function adviceFor(c: { functionName: string; url: string; line: number }
   return `move ${at} to a WorkerPool (loopwise/workers), or split the work and \`await checkpoint()\` between parts`;
 }
 
-function culpritsOf(blocks: ReportBlock[]): Culprit[] {
-  const by = new Map<string, { c: Culprit; longest: ReportBlock }>();
-  for (const b of blocks) {
-    if (b.phase !== 'running' || b.culprit === undefined) continue;
-    const f = b.culprit;
-    const key = `${f.functionName}\0${f.url}\0${f.line}`;
-    let e = by.get(key);
-    if (e === undefined) {
-      e = { c: { ...f, count: 0, totalMs: 0, maxMs: 0, stack: b.stack, tasks: [], pids: [], advice: '' }, longest: b };
-      by.set(key, e);
-    }
-    e.c.count++;
-    e.c.totalMs += b.durationMs;
-    if (b.durationMs >= e.c.maxMs) {
-      e.c.maxMs = b.durationMs;
-      e.longest = b;
-      e.c.stack = b.stack;
-    }
-    if (b.task !== undefined && !e.c.tasks.includes(b.task)) e.c.tasks.push(b.task);
-    if (!e.c.pids.includes(b.pid)) e.c.pids.push(b.pid);
+/** A block's culprits with the ms each is charged: its profile shares, or all of it to its one culprit. */
+function charges(b: ReportBlock): { frame: ReportFrame; stack: ReportFrame[]; ms: number }[] {
+  if (b.shares !== undefined) {
+    return b.shares.filter((s) => s.share >= 0.05).map(({ share, stack, ...frame }) => ({ frame, stack, ms: b.durationMs * share }));
   }
-  const out = [...by.values()].map(({ c, longest }) => {
-    if (longest.caller !== undefined) c.caller = longest.caller;
+  return b.culprit === undefined ? [] : [{ frame: b.culprit, stack: b.stack, ms: b.durationMs }];
+}
+
+function culpritsOf(blocks: ReportBlock[]): Culprit[] {
+  const by = new Map<string, Culprit>();
+  for (const b of blocks) {
+    if (b.phase !== 'running') continue;
+    for (const { frame: f, stack, ms } of charges(b)) {
+      const key = `${f.functionName}\0${f.url}\0${f.line}`;
+      let c = by.get(key);
+      if (c === undefined) {
+        c = { ...f, count: 0, totalMs: 0, maxMs: 0, stack, tasks: [], pids: [], advice: '' };
+        by.set(key, c);
+      }
+      c.count++;
+      c.totalMs += ms;
+      if (ms >= c.maxMs) {
+        c.maxMs = ms;
+        c.stack = stack;
+      }
+      if (b.task !== undefined && !c.tasks.includes(b.task)) c.tasks.push(b.task);
+      if (!c.pids.includes(b.pid)) c.pids.push(b.pid);
+    }
+  }
+  const out = [...by.values()].map((c) => {
+    const caller = callerOf(c.stack, c);
+    if (caller !== undefined) c.caller = caller;
     c.advice = adviceFor(c, c.stack, c.caller);
     return c;
   });

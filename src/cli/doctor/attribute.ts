@@ -16,6 +16,8 @@ export interface CpuProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
+  /** Self samples per source line (1-based), when V8 recorded them. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 
 export interface CpuProfile {
@@ -35,18 +37,31 @@ export interface Attribution {
   culpritSamples: number;
   /** Samples spent in garbage collection inside the window. */
   gcSamples: number;
+  /**
+   * Every culprit seen in the window, most samples first, each with its most
+   * sampled stack: two blocks less than a heartbeat apart look like one, and
+   * a long block can run through several functions.
+   */
+  shares: { culprit: RawFrame; stack: RawFrame[]; samples: number }[];
 }
 
 export function isOwnCode(url: string): boolean {
   return url !== '' && !url.startsWith('node:');
 }
 
+/**
+ * A profile node's callFrame holds where its function starts; a node with
+ * self samples also has the lines they hit: the hottest is where it blocks.
+ */
 function toFrame(n: CpuProfileNode): RawFrame {
+  let line = n.callFrame.lineNumber + 1;
+  let most = 0;
+  for (const t of n.positionTicks ?? []) if (t.ticks > most) [line, most] = [t.line, t.ticks];
   return {
     functionName: n.callFrame.functionName || '(anonymous)',
     url: n.callFrame.url,
-    line: n.callFrame.lineNumber + 1,
-    column: n.callFrame.columnNumber + 1,
+    line,
+    column: most > 0 ? 1 : n.callFrame.columnNumber + 1,
   };
 }
 
@@ -109,18 +124,15 @@ export class ProfileIndex {
       c.count++;
       c.leaves.set(leaf, (c.leaves.get(leaf) ?? 0) + 1);
     }
-    let best: { count: number; leaves: Map<number, number>; frame: CpuProfileNode } | undefined;
-    for (const c of counts.values()) if (best === undefined || c.count > best.count) best = c;
-    if (best === undefined) return null;
-    let leaf = -1;
-    let most = 0;
-    for (const [id, n] of best.leaves) if (n > most) [leaf, most] = [id, n];
-    return {
-      stack: this.stackOf(leaf).map(toFrame),
-      culprit: toFrame(best.frame),
-      samples: inside,
-      culpritSamples: best.count,
-      gcSamples: gc,
-    };
+    const ranked = [...counts.values()].sort((a, b) => b.count - a.count);
+    if (ranked.length === 0) return null;
+    const shares = ranked.map((c) => {
+      let leaf = -1;
+      let most = 0;
+      for (const [id, n] of c.leaves) if (n > most) [leaf, most] = [id, n];
+      return { culprit: toFrame(c.frame), stack: this.stackOf(leaf).map(toFrame), samples: c.count };
+    });
+    const best = shares[0]!;
+    return { stack: best.stack, culprit: best.culprit, samples: inside, culpritSamples: best.samples, gcSamples: gc, shares };
   }
 }
