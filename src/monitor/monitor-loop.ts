@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { allTasks, configure, currentTask } from '../index.js';
 import { checkCount, checkFunction, checkMs, checkOptions, rangeError, show, typeError } from '../internal/validate.js';
 import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, MonitorOptions } from './types.js';
-import { BEAT, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
+import { BEAT, claim, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
 
 const NS_PER_MS = 1_000_000;
 /** Global key of the function the watchdog evaluates in a paused frame to name the running task. */
@@ -99,9 +99,11 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   const total = createHistogram();
   const slice = doctor === null ? null : createHistogram();
   let last = hr0;
+  const thresholdNs = BigInt(Math.round(thresholdMs * NS_PER_MS));
   const beat = (): void => {
     const t = process.hrtime.bigint();
     const late = t - last - intervalNs;
+    if (late >= thresholdNs && claim(hb, last)) missed(last, t);
     last = t;
     const v = late > 0n ? Number(late) : 1;
     total.record(v);
@@ -171,6 +173,25 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     }
     if (configure().debug) warnBlock(b);
     o.onBlock?.(b);
+  };
+  // A block nobody watched: report it without a stack (the doctor still
+  // attributes it from its CPU profile).
+  const missed = (from: bigint, to: bigint): void => {
+    const startNs = from + intervalNs / 2n;
+    const block: WireBlock = {
+      startNs: String(startNs),
+      endNs: String(to),
+      durationMs: Number(to - startNs) / NS_PER_MS,
+      startup: Atomics.load(hb, STARTED) === 0n,
+      stack: [],
+      samples: 0,
+      topFrames: [],
+      afterNativeCall: false,
+      captureMs: 0,
+      skipped: 'missed',
+    };
+    post({ type: 'record', line: JSON.stringify({ type: 'block', ...block }) });
+    onMessage({ type: 'block', block });
   };
   let closedResolve!: () => void;
   const closed = new Promise<void>((resolve) => (closedResolve = resolve));

@@ -35,8 +35,13 @@ export interface BlockEvent {
   pauseLatencyMs?: number;
   /** ms our own capture held the main thread (Debugger.enable, the pauses); left out of `durationMs`. */
   captureMs: number;
-  /** Why no stack was taken: `disabled` (captureStacks: false), `too-short` (ended before the first pause), `failed`. */
-  skipped?: 'disabled' | 'too-short' | 'failed';
+  /**
+   * Why no stack was taken: `disabled` (captureStacks: false), `too-short`
+   * (ended before the first pause), `missed` (the watchdog thread was not
+   * running yet, or starved of CPU: the main thread's late heartbeat found
+   * the block afterwards), `failed`.
+   */
+  skipped?: 'disabled' | 'too-short' | 'failed' | 'missed';
 }
 
 export interface DelayStats {

@@ -45,8 +45,12 @@ export interface Attribution {
   shares: { culprit: RawFrame; stack: RawFrame[]; samples: number }[];
 }
 
+// The doctor's own agent (monitor and preload) runs in the target too: its
+// sampling can show up in a block's window, but it is never the culprit.
+const AGENT = [new URL('../../monitor/', import.meta.url).href, new URL('../../register/', import.meta.url).href];
+
 export function isOwnCode(url: string): boolean {
-  return url !== '' && !url.startsWith('node:');
+  return url !== '' && !url.startsWith('node:') && !AGENT.some((a) => url.startsWith(a));
 }
 
 /**

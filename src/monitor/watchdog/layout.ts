@@ -11,9 +11,21 @@ export const BEAT = 0;
 export const INSPECTOR = 1;
 /** 1n once the program's first heartbeat ran: earlier blocks are start-up (module loading). */
 export const STARTED = 2;
-/** Incremented by the main thread when it asks the watchdog to stop. */
-export const STOP = 3;
+/**
+ * The beat value of the last stale period someone took charge of. The
+ * watchdog claims a stale period when it sees it; the main thread claims it
+ * when its late heartbeat finds nobody did (the watchdog was not running yet,
+ * or starved of CPU), and reports the block without a stack. Claimed with
+ * compareExchange, so a block is reported once.
+ */
+export const CLAIM = 3;
 export const SLOTS = 4;
+
+/** Takes charge of the stale period that began at `beat`; false if someone already did. */
+export function claim(hb: BigInt64Array, beat: bigint): boolean {
+  const old = Atomics.load(hb, CLAIM);
+  return old !== beat && Atomics.compareExchange(hb, CLAIM, old, beat) === old;
+}
 
 /** The options the main thread hands its watchdog (workerData). */
 export interface WatchdogConfig {
@@ -54,7 +66,7 @@ export interface WireBlock {
   /** Time our own capture held the main thread (Debugger.enable, pauses), left out of durationMs. */
   captureMs: number;
   /** Why no stack was taken, when none was. */
-  skipped?: 'debugger' | 'disabled' | 'too-short' | 'failed';
+  skipped?: 'debugger' | 'disabled' | 'too-short' | 'failed' | 'missed';
   error?: string;
 }
 

@@ -25,7 +25,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BEAT, INSPECTOR, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
+import { BEAT, claim, INSPECTOR, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
 
 const cfg = workerData as WatchdogConfig;
 const hb = new BigInt64Array(cfg.sab);
@@ -89,7 +89,7 @@ function arm(): void {
 function check(beat: bigint): void {
   timer = undefined;
   if (stopping) return;
-  if (Atomics.load(hb, BEAT) !== beat) return arm();
+  if (Atomics.load(hb, BEAT) !== beat || !claim(hb, beat)) return arm();
   busy = true;
   onStale(beat)
     .catch((e: unknown) => write({ type: 'watchdog-error', message: String((e as Error)?.stack ?? e) }))
