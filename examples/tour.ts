@@ -33,6 +33,7 @@ import {
   spawn,
   timeout,
 } from 'loopwise';
+import { monitorTour } from './tour-monitor.js';
 import { workersTour } from './tour-workers.js';
 
 const t0 = now();
@@ -313,9 +314,11 @@ async function main(): Promise<void> {
   await stepTree();
   say();
   await workersTour(say, Number(process.env.LOOPWISE_TOUR_CPU_N ?? 150_000_000));
+  say();
+  await monitorTour(say);
   heading('done');
   say(`tour finished in ${ms(t0)} ms; the server and the pool are closed and no other task is left, so the process exits by itself`);
-  say('Coming next (not built yet): loopwise/monitor (the loop monitor) and the `loopwise doctor` report.');
+  say('Open the report above in a browser: the verdict, the charts, and each culprit with its stack and what to do.');
 }
 
 try {

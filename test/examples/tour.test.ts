@@ -7,10 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const tour = fileURLToPath(new URL('../../examples/tour.js', import.meta.url));
+const tourOut = mkdtempSync(join(tmpdir(), 'loopwise-tour-'));
+after(() => rmSync(tourOut, { recursive: true, force: true }));
 
 function runTour(env: NodeJS.ProcessEnv): { stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [tour], { encoding: 'utf8', timeout: 60_000, env });
@@ -22,7 +27,7 @@ function runTour(env: NodeJS.ProcessEnv): { stdout: string; stderr: string } {
 
 function baseEnv(): NodeJS.ProcessEnv {
   // A smaller CPU job keeps the test quick; the output is the same.
-  const env: NodeJS.ProcessEnv = { ...process.env, LOOPWISE_TOUR_CPU_N: '20000000' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOOPWISE_TOUR_CPU_N: '20000000', LOOPWISE_TOUR_OUT: tourOut };
   delete env.LOOPWISE_DEBUG;
   return env;
 }
@@ -55,9 +60,16 @@ test('the tour runs every step, prints what it shows, and exits 0 by itself', ()
     ['step 5: the pool runs both in parallel while timers tick', /WorkerPool: +2 x cpuHeavy in parallel took \d+ ms; worst loop gap \d+ ms \([1-9]\d* ticks/],
     ['step 5: a timeout cancels a running job cooperatively', /cancelled mid-way: TimeoutError \(LOOPWISE_TIMEOUT\) after \d+ ms; the job saw jobSignal\(\) and stopped/],
     ['step 5: the pool kept working, nothing failed', /stats: 6 completed, 1 cancelled, 0 failed/],
-    ['the closing note about later steps', /Coming next \(not built yet\):.*loop monitor.*loopwise doctor/],
+    ['step 6: the monitor names the JS loop, its file:line and task', /monitor: the loop was blocked \d+ ms in task "nightly-report" by renderReport \(build\/examples\/blocking-work\.js:\d+\)/],
+    ['step 6: the monitor names the synchronous hash and its task', /monitor: the loop was blocked \d+ ms in task "signup" by hashPasswords \(build\/examples\/blocking-work\.js:\d+\)/],
+    ['step 6: the snapshot counts both blocks', /snapshot: delay p99 [\d.]+ ms, max \d+ ms; utilisation \d+ %; 2 blocks/],
+    ['step 7: the doctor\'s verdict', /loopwise doctor: event-loop-blocked — The event loop was blocked/],
+    ['step 7: the doctor names renderReport with file:line', /\d\. renderReport  build\/examples\/blocking-work\.js:\d+/],
+    ['step 7: the doctor names hashPasswords and says what to do', /hashPasswords[\s\S]*use crypto\.pbkdf2 \(async\)/],
+    ['step 7: the path of the report', /report: \S+report\.html \(and report\.json\)/],
   ];
   for (const [what, re] of expected) assert.match(stdout, re, what);
+  assert.ok(existsSync(join(tourOut, 'report.html')) && existsSync(join(tourOut, 'report.json')), 'the doctor wrote its report');
   assert.equal(stderr, '', 'the tour writes nothing to stderr (no warning, no error)');
 });
 
