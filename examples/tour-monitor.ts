@@ -32,7 +32,8 @@ export async function monitorTour(print: (line: string) => void): Promise<void> 
   const keep = setInterval(() => {}, 1_000);
   try {
     const waitBlocks = (n: number) => new Promise<void>((resolve) => (wake = () => seen.length >= n && resolve()));
-    await new Promise((r) => setTimeout(r, 50));
+    await monitor.ready; // its watchdog thread is up
+    await new Promise((r) => setTimeout(r, 50)); // and the program is past start-up
     let reported = waitBlocks(1);
     await spawn(async () => renderReport(400_000), { name: 'nightly-report' });
     await reported;

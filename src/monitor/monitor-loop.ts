@@ -158,7 +158,15 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   });
   const post = (msg: ToWatchdog): void => worker.postMessage(msg);
 
+  let stopped = false;
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((resolve) => (readyResolve = resolve));
   const onMessage = (msg: FromWatchdog): void => {
+    if (msg.type === 'ready') {
+      if (!stopped) worker.unref();
+      readyResolve();
+      return;
+    }
     if (msg.type === 'debugger-pause') {
       debuggerPauses++;
       return;
@@ -177,6 +185,10 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   // A block nobody watched: report it without a stack (the doctor still
   // attributes it from its CPU profile).
   const missed = (from: bigint, to: bigint): void => {
+    if (inspectorUrl() !== undefined || Atomics.load(hb, INSPECTOR) === 1n) {
+      debuggerPauses++; // a debugger's pause or breakpoint, never a block
+      return;
+    }
     const startNs = from + intervalNs / 2n;
     const block: WireBlock = {
       startNs: String(startNs),
@@ -202,10 +214,11 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   });
   worker.once('exit', () => {
     worker.off('message', onMessage);
+    readyResolve();
     closedResolve();
   });
-  // unref after the listeners: adding a 'message' listener re-refs a worker.
-  worker.unref();
+  // The thread stays ref'd until it is ready (a few ms), then is unref'd:
+  // after the listeners, as adding a 'message' listener re-refs a worker.
 
   let timeline: NodeJS.Timeout | undefined;
   if (doctor !== null) {
@@ -236,7 +249,6 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     timeline.unref();
   }
 
-  let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
@@ -275,6 +287,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     },
     stop,
     [Symbol.dispose]: stop,
+    ready,
     closed,
   };
 }

@@ -91,6 +91,12 @@ export interface LoopMonitor {
   /** Ends the watchdog and the heartbeat; idempotent. Nothing is left that keeps the process alive. */
   stop(): void;
   [Symbol.dispose](): void;
+  /**
+   * Settles once the watchdog thread runs and watches (a few ms after
+   * `monitorLoop()`; a block before that is still reported, without a
+   * stack). Until then the thread keeps the process alive.
+   */
+  readonly ready: Promise<void>;
   /** Settles once the watchdog thread has exited (after `stop()`). */
   readonly closed: Promise<void>;
 }

@@ -42,6 +42,7 @@ async function catchOne(block: () => void, opts: MonitorOptions): Promise<BlockE
   let got!: (b: BlockEvent) => void;
   const first = new Promise<BlockEvent>((resolve) => (got = resolve));
   const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, ...opts, onBlock: (b) => got(b) });
+  await monitor.ready;
   await delay(THRESHOLD);
   // The monitor keeps nothing alive (its timer and thread are unref'd): hold
   // the process open until the block is reported.
@@ -206,6 +207,7 @@ test('snapshot: the block is counted, delay max reflects it, utilisation is high
   const seen = new Promise<void>((resolve) => (got = resolve));
   const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, onBlock: () => got() });
   try {
+    await monitor.ready;
     await delay(THRESHOLD);
     const keep = setInterval(() => {}, 1_000);
     blockers.spinFor(250);

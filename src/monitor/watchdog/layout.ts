@@ -74,4 +74,5 @@ export type ToWatchdog = { type: 'stop' } | { type: 'record'; line: string };
 export type FromWatchdog =
   | { type: 'block'; block: WireBlock }
   | { type: 'debugger-pause'; startNs: string; durationMs: number }
+  | { type: 'ready' }
   | { type: 'stopped' };

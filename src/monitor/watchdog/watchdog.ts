@@ -332,3 +332,4 @@ port.on('message', (msg: ToWatchdog) => {
 });
 
 arm();
+send({ type: 'ready' });
