@@ -102,6 +102,11 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   const thresholdNs = BigInt(Math.round(thresholdMs * NS_PER_MS));
   const beat = (): void => {
     const t = process.hrtime.bigint();
+    if (stopped) {
+      // Still beating until the watchdog has exited (see its finish()), reporting nothing.
+      Atomics.store(hb, BEAT, t);
+      return;
+    }
     const late = t - last - intervalNs;
     if (late >= thresholdNs && claim(hb, last)) missed(last, t);
     last = t;
@@ -213,6 +218,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     process.emitWarning(`loopwise monitor: the watchdog failed: ${e.message}`, { code: 'LOOPWISE_MONITOR_FAILED', type: 'LoopwiseWarning' });
   });
   worker.once('exit', () => {
+    clearInterval(heart);
     worker.off('message', onMessage);
     readyResolve();
     closedResolve();
@@ -252,7 +258,6 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    clearInterval(heart);
     if (timeline !== undefined) clearInterval(timeline);
     gcObserver.disconnect();
     post({ type: 'stop' });

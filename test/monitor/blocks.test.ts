@@ -151,9 +151,9 @@ test('JSON.parse (native, not interruptible): marked as taken after the native c
     for (let i = 0; i < rounds; i++) blockers.decodeBody(text);
   }, {}, (x) => x.stack.length > 0);
   assert.ok(b.durationMs >= THRESHOLD);
-  assert.ok(b.stack.length > 0);
-  // The pause lands at the first JS instruction after JSON.parse returns: in decodeBody, or its caller's loop.
-  assert.ok(names(b).includes('decodeBody') || b.stack[0]!.url === FIXTURE.href || names(b).some((x) => x.includes('catchBlock') || x === '(anonymous)'), names(b).join(' < '));
+  // Where the pause lands after JSON.parse returns depends on V8's next
+  // interrupt check (decodeBody, its caller's loop, or later): not asserted.
+  // loopwise doctor attributes such blocks from a CPU profile instead.
   if (once > 2 * THRESHOLD) assert.equal(b.afterNativeCall, true);
 });
 
@@ -205,7 +205,8 @@ test('maxSamples bounds the pauses of one long block; never more than one pause 
 test('snapshot: the block is counted, delay max reflects it, utilisation is high', async () => {
   let got!: () => void;
   const seen = new Promise<void>((resolve) => (got = resolve));
-  const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, onBlock: () => got() });
+  // Only the spin below counts: on a loaded machine a short stall of the whole process can come first.
+  const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, onBlock: (b) => b.durationMs + b.captureMs >= 200 && got() });
   try {
     await monitor.ready;
     await delay(THRESHOLD);
@@ -213,9 +214,9 @@ test('snapshot: the block is counted, delay max reflects it, utilisation is high
     blockers.spinFor(250);
     await seen.finally(() => clearInterval(keep));
     const s = monitor.snapshot();
-    assert.equal(s.blockCount, 1);
-    assert.equal(s.blocks.length, 1);
-    assert.ok(s.blockedMs >= 100, `blocked ${s.blockedMs}`);
+    assert.ok(s.blockCount >= 1);
+    assert.equal(s.blocks.length, s.blockCount);
+    assert.ok(s.blockedMs >= 150, `blocked ${s.blockedMs}`);
     assert.ok(s.delay.max >= 100, `delay max ${s.delay.max}`);
     assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
     monitor.reset();

@@ -41,6 +41,8 @@ const PAUSE_TIMEOUT_MS = 2_000;
 let fd: number | null = cfg.reportFile === null ? null : openSync(cfg.reportFile, 'a', 0o600);
 let stopping = false;
 let busy = false;
+/** The heartbeat when we last disconnected from the main thread, or null. */
+let disconnectedAt: bigint | null = null;
 let timer: NodeJS.Timeout | undefined;
 
 function nowNs(): bigint {
@@ -95,7 +97,7 @@ function check(beat: bigint): void {
     .catch((e: unknown) => write({ type: 'watchdog-error', message: String((e as Error)?.stack ?? e) }))
     .finally(() => {
       busy = false;
-      if (stopping) finish();
+      if (stopping) void finish();
       else arm();
     });
 }
@@ -301,13 +303,37 @@ async function sample(beat: bigint): Promise<Capture> {
       if (stillBlocked) out.captureMs += msSince(td);
     }
     session.disconnect();
+    disconnectedAt = Atomics.load(hb, BEAT);
   }
   return out;
 }
 
-function finish(): void {
+/**
+ * Exits the thread, but never right after a disconnect: the main thread
+ * tears the session down later, from its own loop, and then posts back to
+ * this thread's inspector; if this thread is gone by then, Node aborts the
+ * process (MainThreadInterface::Post on a destroyed interface, seen on Node
+ * 20). So wait until the main thread's loop has turned twice since the
+ * disconnect (two heartbeats: its queued inspector work ran in between),
+ * then give this thread's loop a few turns to take the answer.
+ */
+async function finish(): Promise<void> {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
+  if (disconnectedAt !== null) {
+    const from = disconnectedAt;
+    let beats = 0;
+    let seen = from;
+    for (let waited = 0; beats < 2 && waited < 2_000; waited += 5) {
+      await sleep(5);
+      const b = Atomics.load(hb, BEAT);
+      if (b !== seen) {
+        beats++;
+        seen = b;
+      }
+    }
+    for (let i = 0; i < 3; i++) await sleep(2);
+  }
   if (fd !== null) {
     closeSync(fd);
     fd = null;
@@ -327,7 +353,7 @@ port.on('message', (msg: ToWatchdog) => {
     }
   } else if (msg.type === 'stop') {
     stopping = true;
-    if (!busy) finish();
+    if (!busy) void finish();
   }
 });
 
