@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { allTasks, configure, currentTask } from '../index.js';
 import { checkCount, checkFunction, checkMs, checkOptions, rangeError, show, typeError } from '../internal/validate.js';
 import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, MonitorOptions } from './types.js';
-import { BEAT, claim, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
+import { BEAT, claim, DISCONNECTED, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
 
 const NS_PER_MS = 1_000_000;
 /** Global key of the function the watchdog evaluates in a paused frame to name the running task. */
@@ -258,6 +258,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
+    drainInspector(hb);
     if (timeline !== undefined) clearInterval(timeline);
     gcObserver.disconnect();
     post({ type: 'stop' });
@@ -305,6 +306,21 @@ function pendingResources(): number {
   let n = 0;
   for (const r of process.getActiveResourcesInfo()) if (!IDLE_RESOURCES.has(r)) n++;
   return n;
+}
+
+/**
+ * Right after the watchdog disconnected from this thread's inspector, this
+ * thread still has to tear the session down (from an interrupt) and post
+ * back to the watchdog's inspector; if the process exits first and the
+ * watchdog is gone by then, Node aborts the process (seen on Node 20). Only
+ * then (a disconnect in the last second): run JS for a few ms, so the
+ * interrupt is serviced while the watchdog still runs.
+ */
+function drainInspector(hb: BigInt64Array): void {
+  const at = Atomics.load(hb, DISCONNECTED);
+  if (at === 0n || process.hrtime.bigint() - at > 1_000_000_000n) return;
+  const end = performance.now() + 10;
+  while (performance.now() < end);
 }
 
 function toBlockEvent(w: WireBlock, toEpoch: (ns: bigint) => number): BlockEvent {

@@ -19,7 +19,9 @@ export const STARTED = 2;
  * compareExchange, so a block is reported once.
  */
 export const CLAIM = 3;
-export const SLOTS = 4;
+/** hrtime (ns) of the watchdog's last disconnect from the main thread's inspector (see stop()). */
+export const DISCONNECTED = 4;
+export const SLOTS = 5;
 
 /** Takes charge of the stale period that began at `beat`; false if someone already did. */
 export function claim(hb: BigInt64Array, beat: bigint): boolean {

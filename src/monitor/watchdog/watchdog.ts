@@ -25,7 +25,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BEAT, claim, INSPECTOR, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
+import { BEAT, claim, DISCONNECTED, INSPECTOR, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
 
 const cfg = workerData as WatchdogConfig;
 const hb = new BigInt64Array(cfg.sab);
@@ -304,6 +304,7 @@ async function sample(beat: bigint): Promise<Capture> {
     }
     session.disconnect();
     disconnectedAt = Atomics.load(hb, BEAT);
+    Atomics.store(hb, DISCONNECTED, nowNs());
   }
   return out;
 }
