@@ -6,8 +6,10 @@
  * - Dispatch is one postMessage per job and one per reply, on the worker's
  *   own port; no Atomics.wait idle loop (it bought no throughput and froze
  *   the worker's event loop between jobs). Main-thread work per job is one
- *   Job object, one promise and two abort listeners (the Job itself is the
- *   listener), so the pool stays close to a hand-written postMessage pool.
+ *   Job object and one promise; the Job joins its signals' watch lists (one
+ *   abort listener per signal, not per job: signal-watch.ts), so the pool
+ *   stays close to a hand-written postMessage pool. With pipelining, the
+ *   messages are batched (see #toOutbox).
  * - Cancellation is cooperative first: a shared-memory flag per job slot,
  *   read synchronously by `jobSignal()` inside a CPU loop, plus a CANCEL
  *   message for async jobs. A job that stops keeps its warm worker (<1 ms);
@@ -33,7 +35,8 @@ import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { currentSignal } from '../index.js';
 import { ABORT, CANCEL, CELLS, deserializeError, JOB, JOB_FIELDS, LOAD_FAILED, READY, REPLY, REPLY_FIELDS, STARTED, type FromWorker, type SerializedError } from './entry/protocol.js';
 import { PoolClosedError, QueueFullError, WorkerCrashedError, WorkerLoadError } from './errors.js';
-import { DONE, Job, QUEUED, RUNNING, type JobHost } from './internal/job.js';
+import { DONE, Job, QUEUED, RUNNING } from './internal/job.js';
+import { SignalWatches, type WatchHost } from './internal/signal-watch.js';
 import { PoolWorker } from './internal/pool-worker.js';
 import { JobQueue } from './internal/job-queue.js';
 import { checkCount, checkMs, checkOptions, show, typeError } from '../internal/validate.js';
@@ -117,7 +120,7 @@ function summary(h: RecordableHistogram): Percentiles {
  * const digest = await hash.scrypt(password, salt); // typed, cancellable with the calling task
  * await pool.close();
  */
-export class WorkerPool implements JobHost, AsyncDisposable {
+export class WorkerPool implements WatchHost, AsyncDisposable {
   readonly #moduleUrl: string;
   readonly #threads: number;
   readonly #minThreads: number;
@@ -144,6 +147,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
   readonly #wait = createHistogram();
   readonly #exits = new Set<Promise<void>>();
   readonly #proxyCache = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+  readonly #watches = new SignalWatches(this);
 
   /**
    * @throws TypeError/RangeError (LOOPWISE_INVALID_ARG_*) naming a bad option
@@ -210,11 +214,14 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (this.#loadError !== null) return Promise.reject(this.#loadError);
     if (this.#closing) return Promise.reject(new PoolClosedError('close() was called'));
     if (this.#exports !== null && !this.#exports.includes(fn)) return Promise.reject(unknownExport(fn, this.#exports, this.#moduleUrl));
-    if (this.#queue.size - this.#capacity() >= this.#maxQueue) return Promise.reject(new QueueFullError(this.#maxQueue));
-    return new Promise<R>((resolve, reject) => {
-      const job = new Job(this.#nextId++, fn, args, transfer, resolve as (v: unknown) => void, reject, this, scopeSignal, userSignal, performance.now());
-      job.listen();
-      if (this.#active++ === 0) this.#refAll(true);
+    if (this.#maxQueue !== Infinity && this.#queue.size - this.#capacity() >= this.#maxQueue) return Promise.reject(new QueueFullError(this.#maxQueue));
+    // One shared executor, not a closure per job: it leaves the resolvers in `captured`.
+    const promise = new Promise<R>(capture);
+    const job = new Job(this.#nextId++, fn, args, transfer, captured.resolve!, captured.reject!, scopeSignal, userSignal, performance.now());
+    captured.resolve = captured.reject = null;
+    this.#watches.add(job);
+    if (this.#active++ === 0) this.#refAll(true);
+    try {
       const w = this.#idleWorker();
       if (w !== null) {
         this.#start(w, job);
@@ -225,7 +232,13 @@ export class WorkerPool implements JobHost, AsyncDisposable {
         this.#queue.push(job);
         this.#grow();
       }
-    });
+    } catch (e) {
+      // Starting a thread failed: the job's promise carries it, as the executor would have.
+      if (job.state === QUEUED) this.#queue.remove(job);
+      else if (job.worker !== null) this.#release(job.worker as PoolWorker, job);
+      this.#settle(job, false, e);
+    }
+    return promise;
   }
 
   /**
@@ -589,7 +602,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (job.state === DONE) return;
     const wasQueued = job.state === QUEUED;
     job.state = DONE;
-    job.unlisten();
+    this.#watches.remove(job);
     if (!wasQueued && job.startedAt > 0) this.#run.record(Math.max(1, Math.round((performance.now() - job.startedAt) * 1000)));
     if (cancelled) this.#cancelled++;
     else if (ok) this.#completed++;
@@ -610,7 +623,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     for (const w of this.#workers) w.setRef(on);
   }
 
-  /** JobHost: the caller cancelled `job`. */
+  /** WatchHost: the caller cancelled `job`. */
   abortJob(job: Job, reason: unknown): void {
     if (job.state === DONE || job.aborted) return;
     job.aborted = true;
@@ -628,6 +641,12 @@ export class WorkerPool implements JobHost, AsyncDisposable {
       if (job.state !== DONE) this.#terminate(w, `a cancelled job ('${job.fn}') did not stop within cancelGraceMs (${this.#graceMs} ms)`);
     }, this.#graceMs);
   }
+}
+
+const captured: { resolve: ((v: unknown) => void) | null; reject: ((e: unknown) => void) | null } = { resolve: null, reject: null };
+function capture(resolve: (v: never) => void, reject: (e: unknown) => void): void {
+  captured.resolve = resolve as (v: unknown) => void;
+  captured.reject = reject;
 }
 
 function describeExit(w: PoolWorker, code: number): string {
