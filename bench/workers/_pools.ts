@@ -131,10 +131,13 @@ async function workerpool(o: PoolOpts): Promise<BenchPool> {
 export const POOLS: Record<string, { make: (o: PoolOpts) => Promise<BenchPool>; loopwise: boolean; desc: string; depth?: number }> = {
   raw: { make: raw, loopwise: false, desc: 'hand-written pool (bench/workers/fixtures/raw-pool.mjs): one Worker per core, one postMessage per job and per reply, one job in flight per worker' },
   'raw-x16': { make: (o) => raw({ ...o, depth: 16 }), loopwise: false, depth: 16, desc: 'the same hand-written pool with 16 jobs in flight per worker' },
+  'raw-x2': { make: (o) => raw({ ...o, depth: 2 }), loopwise: false, depth: 2, desc: 'the same hand-written pool with 2 jobs in flight per worker' },
   loopwise: { make: loopwise, loopwise: true, desc: '`new WorkerPool(url, { threads })`, `pool.run(fn, args)`' },
   'loopwise-x16': { make: (o) => loopwise({ ...o, depth: 16 }), loopwise: true, depth: 16, desc: 'loopwise with `concurrentTasksPerWorker: 16` (pipelining)' },
+  'loopwise-x2': { make: (o) => loopwise({ ...o, depth: 2 }), loopwise: true, depth: 2, desc: 'loopwise with `concurrentTasksPerWorker: 2`' },
   piscina: { make: piscina, loopwise: false, desc: 'Piscina 5.3.2, `minThreads = maxThreads`, defaults (atomics on), `run(args, { name })`' },
   'piscina-c16': { make: (o) => piscina({ ...o, depth: 16 }), loopwise: false, depth: 16, desc: 'Piscina 5.3.2 with `concurrentTasksPerWorker: 16`' },
+  'piscina-c2': { make: (o) => piscina({ ...o, depth: 2 }), loopwise: false, depth: 2, desc: 'Piscina 5.3.2 with `concurrentTasksPerWorker: 2`' },
   tinypool: { make: tinypool, loopwise: false, desc: 'Tinypool 2.2.0, `minThreads = maxThreads`, `run(args, { name })`' },
   'tinypool-c16': { make: (o) => tinypool({ ...o, depth: 16 }), loopwise: false, depth: 16, desc: 'Tinypool 2.2.0 with `concurrentTasksPerWorker: 16`' },
   workerpool: { make: workerpool, loopwise: false, desc: 'workerpool 10.0.3, `workerType: "thread"`, `exec(fn, args)`' },
