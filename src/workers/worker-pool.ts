@@ -4,12 +4,13 @@
  *
  * Design (measured in shared/research/worker-anchors.md):
  * - Dispatch is one postMessage per job and one per reply, on the worker's
- *   own port; no Atomics.wait idle loop (it bought no throughput and froze
- *   the worker's event loop between jobs). Main-thread work per job is one
- *   Job object and one promise; the Job joins its signals' watch lists (one
- *   abort listener per signal, not per job: signal-watch.ts), so the pool
- *   stays close to a hand-written postMessage pool. With pipelining, the
- *   messages are batched (see #toOutbox).
+ *   own port (pipelined workers batch them: see #toOutbox); no Atomics.wait
+ *   idle loop (it bought no throughput, froze the worker's event loop
+ *   between jobs, and a bounded variant measured no latency gain either).
+ *   Main-thread work per job is one Job object and one promise; the Job
+ *   joins its signals' watch lists (one abort listener per signal, not per
+ *   job: signal-watch.ts), so the pool stays close to a hand-written
+ *   postMessage pool.
  * - Cancellation is cooperative first: a shared-memory flag per job slot,
  *   read synchronously by `jobSignal()` inside a CPU loop, plus a CANCEL
  *   message for async jobs. A job that stops keeps its warm worker (<1 ms);
