@@ -4,10 +4,13 @@
  *
  * Design (measured in shared/research/worker-anchors.md):
  * - Dispatch is one postMessage per job and one per reply, on the worker's
- *   own port; no Atomics.wait idle loop (it bought no throughput and froze
- *   the worker's event loop between jobs). Main-thread work per job is one
- *   Job object, one promise and two abort listeners (the Job itself is the
- *   listener), so the pool stays close to a hand-written postMessage pool.
+ *   own port (pipelined workers batch them: see #toOutbox); no Atomics.wait
+ *   idle loop (it bought no throughput, froze the worker's event loop
+ *   between jobs, and a bounded variant measured no latency gain either).
+ *   Main-thread work per job is one Job object and one promise; the Job
+ *   joins its signals' watch lists (one abort listener per signal, not per
+ *   job: signal-watch.ts), so the pool stays close to a hand-written
+ *   postMessage pool.
  * - Cancellation is cooperative first: a shared-memory flag per job slot,
  *   read synchronously by `jobSignal()` inside a CPU loop, plus a CANCEL
  *   message for async jobs. A job that stops keeps its warm worker (<1 ms);
@@ -31,9 +34,10 @@ import { createHistogram, performance, type RecordableHistogram } from 'node:per
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { currentSignal } from '../index.js';
-import { ABORT, CANCEL, CELLS, deserializeError, FAILURE, JOB, LOAD_FAILED, READY, RESULT, STARTED, type FromWorker, type SerializedError } from './entry/protocol.js';
+import { ABORT, CANCEL, CELLS, deserializeError, JOB, JOB_FIELDS, LOAD_FAILED, READY, REPLY, REPLY_FIELDS, STARTED, type FromWorker, type SerializedError } from './entry/protocol.js';
 import { PoolClosedError, QueueFullError, WorkerCrashedError, WorkerLoadError } from './errors.js';
-import { DONE, Job, QUEUED, RUNNING, type JobHost } from './internal/job.js';
+import { DONE, Job, QUEUED, RUNNING } from './internal/job.js';
+import { SignalWatches, type WatchHost } from './internal/signal-watch.js';
 import { PoolWorker } from './internal/pool-worker.js';
 import { JobQueue } from './internal/job-queue.js';
 import { checkCount, checkMs, checkOptions, show, typeError } from '../internal/validate.js';
@@ -117,7 +121,7 @@ function summary(h: RecordableHistogram): Percentiles {
  * const digest = await hash.scrypt(password, salt); // typed, cancellable with the calling task
  * await pool.close();
  */
-export class WorkerPool implements JobHost, AsyncDisposable {
+export class WorkerPool implements WatchHost, AsyncDisposable {
   readonly #moduleUrl: string;
   readonly #threads: number;
   readonly #minThreads: number;
@@ -144,6 +148,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
   readonly #wait = createHistogram();
   readonly #exits = new Set<Promise<void>>();
   readonly #proxyCache = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+  readonly #watches = new SignalWatches(this);
 
   /**
    * @throws TypeError/RangeError (LOOPWISE_INVALID_ARG_*) naming a bad option
@@ -210,18 +215,31 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (this.#loadError !== null) return Promise.reject(this.#loadError);
     if (this.#closing) return Promise.reject(new PoolClosedError('close() was called'));
     if (this.#exports !== null && !this.#exports.includes(fn)) return Promise.reject(unknownExport(fn, this.#exports, this.#moduleUrl));
-    if (this.#queue.size - this.#capacity() >= this.#maxQueue) return Promise.reject(new QueueFullError(this.#maxQueue));
-    return new Promise<R>((resolve, reject) => {
-      const job = new Job(this.#nextId++, fn, args, transfer, resolve as (v: unknown) => void, reject, this, scopeSignal, userSignal, performance.now());
-      job.listen();
-      if (this.#active++ === 0) this.#refAll(true);
+    if (this.#maxQueue !== Infinity && this.#queue.size - this.#capacity() >= this.#maxQueue) return Promise.reject(new QueueFullError(this.#maxQueue));
+    // One shared executor, not a closure per job: it leaves the resolvers in `captured`.
+    const promise = new Promise<R>(capture);
+    const job = new Job(this.#nextId++, fn, args, transfer, captured.resolve!, captured.reject!, scopeSignal, userSignal, performance.now());
+    captured.resolve = captured.reject = null;
+    this.#watches.add(job);
+    if (this.#active++ === 0) this.#refAll(true);
+    try {
       const w = this.#idleWorker();
-      if (w !== null) this.#start(w, job);
-      else {
+      if (w !== null) {
+        this.#start(w, job);
+        // Behind jobs already bound for this worker (FIFO), or at once.
+        if (w.outbox !== null) this.#toOutbox(w, job);
+        else this.#post(w, [JOB, job.id, job.fn, job.args, job.slot], job.transfer);
+      } else {
         this.#queue.push(job);
         this.#grow();
       }
-    });
+    } catch (e) {
+      // Starting a thread failed: the job's promise carries it, as the executor would have.
+      if (job.state === QUEUED) this.#queue.remove(job);
+      else if (job.worker !== null) this.#release(job.worker as PoolWorker, job);
+      this.#settle(job, false, e);
+    }
+    return promise;
   }
 
   /**
@@ -305,6 +323,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
 
   #spawn(): PoolWorker {
     const w = new PoolWorker(this.#moduleUrl, this.#depth, this.#limits);
+    w.flush = () => this.#flush(w);
     this.#workers.push(w);
     if (this.#active > 0) w.setRef(true);
     const worker = w.worker;
@@ -325,14 +344,15 @@ export class WorkerPool implements JobHost, AsyncDisposable {
 
   #onMessage(w: PoolWorker, msg: FromWorker): void {
     switch (msg[0]) {
-      case RESULT:
-      case FAILURE: {
-        const job = w.find(msg[1]);
-        if (job === null) return;
-        this.#release(w, job);
-        if (job.aborted) this.#settle(job, false, job.abortReason, true);
-        else if (msg[0] === RESULT) this.#settle(job, true, msg[2]);
-        else this.#settle(job, false, deserializeError(msg[2] as SerializedError));
+      case REPLY: {
+        for (let i = 1; i < msg.length; i += REPLY_FIELDS) {
+          const job = w.find(msg[i] as number);
+          if (job === null) continue;
+          this.#release(w, job);
+          if (job.aborted) this.#settle(job, false, job.abortReason, true);
+          else if (msg[i + 1] === 1) this.#settle(job, true, msg[i + 2]);
+          else this.#settle(job, false, deserializeError(msg[i + 2] as SerializedError));
+        }
         this.#pump(w);
         return;
       }
@@ -358,6 +378,11 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     w.exited = true;
     w.ready = false;
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    if (w.flushTimer !== null) clearImmediate(w.flushTimer);
+    // Jobs still in the outbox never left: they are in the slots, not started, so re-queued below.
+    w.outbox = null;
+    w.outTransfer = null;
+    w.flushTimer = null;
     const i = this.#workers.indexOf(w);
     if (i !== -1) this.#workers.splice(i, 1);
     const requeue: Job[] = [];
@@ -441,6 +466,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (live < this.#threads && starting * this.#depth < this.#queue.size) this.#spawn();
   }
 
+  /** Gives `job` a slot of `w`; the caller posts it (alone, or with others in one message). */
   #start(w: PoolWorker, job: Job): void {
     const slot = w.freeSlot();
     job.state = RUNNING;
@@ -457,13 +483,34 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     const base = slot * CELLS;
     Atomics.store(w.control, base + ABORT, 0);
     Atomics.store(w.control, base + STARTED, 0);
+  }
+
+  /**
+   * Posts a JOB message (one or more started jobs) to `w`. When it cannot be
+   * cloned, posts its jobs one by one so only the guilty job fails (the
+   * worker is fine). Returns how many jobs failed.
+   */
+  #post(w: PoolWorker, msg: unknown[], transfer: readonly TransferListItem[] | undefined): number {
     try {
-      w.worker.postMessage([JOB, job.id, job.fn, job.args, slot], job.transfer as never);
+      w.worker.postMessage(msg, transfer as never);
+      return 0;
     } catch (e) {
-      // The arguments cannot be cloned: fail this job, the worker is fine.
-      this.#release(w, job);
-      this.#settle(job, false, e);
+      if (msg.length === 1 + JOB_FIELDS) {
+        const job = w.slots[msg[4] as number];
+        if (job != null && job.id === msg[1]) {
+          this.#release(w, job);
+          this.#settle(job, false, e);
+        }
+        return 1;
+      }
     }
+    let failed = 0;
+    for (let i = 1; i < msg.length; i += JOB_FIELDS) {
+      const job = w.slots[msg[i + 3] as number];
+      if (job == null || job.id !== msg[i]) continue;
+      failed += this.#post(w, [JOB, job.id, job.fn, job.args, job.slot], job.transfer);
+    }
+    return failed;
   }
 
   #release(w: PoolWorker, job: Job): void {
@@ -477,12 +524,45 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     }
   }
 
-  /** Fills `w`'s free slots from the queue; arms the idle timer when it has none. */
+  /**
+   * Adds a started job to `w`'s outbox: the jobs started on a worker while
+   * the pool handles its replies (all the messages of one event-loop turn)
+   * go in one message, posted from setImmediate. Per message, not per byte,
+   * is what a round trip costs, so this is what makes pipelining pay.
+   */
+  #toOutbox(w: PoolWorker, job: Job): void {
+    if (w.outbox === null) {
+      w.outbox = [JOB, job.id, job.fn, job.args, job.slot];
+      w.flushTimer = setImmediate(w.flush);
+    } else w.outbox.push(job.id, job.fn, job.args, job.slot);
+    if (job.transfer !== undefined) {
+      if (w.outTransfer === null) w.outTransfer = [];
+      for (let i = 0; i < job.transfer.length; i++) w.outTransfer.push(job.transfer[i]!);
+    }
+  }
+
+  /** Posts `w`'s outbox (setImmediate). */
+  #flush(w: PoolWorker): void {
+    const msg = w.outbox;
+    const transfer = w.outTransfer;
+    w.outbox = null;
+    w.outTransfer = null;
+    w.flushTimer = null;
+    if (msg === null || w.exited) return;
+    // A job whose arguments could not be cloned freed its slot again: fill it.
+    if (this.#post(w, msg, transfer ?? undefined) > 0) this.#pump(w);
+  }
+
+  /**
+   * Fills `w`'s free slots from the queue (into its outbox); arms the idle
+   * timer when it has none.
+   */
   #pump(w: PoolWorker): void {
     while (!w.exited && w.ready && !w.retiring && w.terminateReason === null && w.inflight < this.#depth) {
       const job = this.#queue.shift();
       if (job === undefined) break;
       this.#start(w, job);
+      this.#toOutbox(w, job);
     }
     // Only a ready worker can be idle: a starting one would be retired before it ever served.
     if (w.inflight === 0 && w.ready && !w.exited && !w.retiring && w.terminateReason === null) this.#armIdle(w);
@@ -523,7 +603,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     if (job.state === DONE) return;
     const wasQueued = job.state === QUEUED;
     job.state = DONE;
-    job.unlisten();
+    this.#watches.remove(job);
     if (!wasQueued && job.startedAt > 0) this.#run.record(Math.max(1, Math.round((performance.now() - job.startedAt) * 1000)));
     if (cancelled) this.#cancelled++;
     else if (ok) this.#completed++;
@@ -544,7 +624,7 @@ export class WorkerPool implements JobHost, AsyncDisposable {
     for (const w of this.#workers) w.setRef(on);
   }
 
-  /** JobHost: the caller cancelled `job`. */
+  /** WatchHost: the caller cancelled `job`. */
   abortJob(job: Job, reason: unknown): void {
     if (job.state === DONE || job.aborted) return;
     job.aborted = true;
@@ -562,6 +642,12 @@ export class WorkerPool implements JobHost, AsyncDisposable {
       if (job.state !== DONE) this.#terminate(w, `a cancelled job ('${job.fn}') did not stop within cancelGraceMs (${this.#graceMs} ms)`);
     }, this.#graceMs);
   }
+}
+
+const captured: { resolve: ((v: unknown) => void) | null; reject: ((e: unknown) => void) | null } = { resolve: null, reject: null };
+function capture(resolve: (v: never) => void, reject: (e: unknown) => void): void {
+  captured.resolve = resolve as (v: unknown) => void;
+  captured.reject = reject;
 }
 
 function describeExit(w: PoolWorker, code: number): string {

@@ -3,11 +3,12 @@
  * error (de)serialisation both sides share. Pure: no imports from either
  * side, so the worker entry stays free of main-thread code.
  *
- * Jobs travel as small arrays over the worker's port (cheaper to clone than
- * objects with named keys). Per worker, one SharedArrayBuffer holds two
- * Int32 cells per job slot: [abort flag, started flag]. The main thread sets
- * the abort flag to cancel a running job; a CPU loop reads it synchronously
- * through jobSignal(). The started flag tells the pool, when it must
+ * Jobs travel as small flat arrays over the worker's port (cheaper to clone
+ * than objects with named keys), several per message when they can be: a
+ * message costs more than its contents (an event-loop dispatch on each side).
+ * Per worker, one SharedArrayBuffer holds two Int32 cells per job slot:
+ * [abort flag, started flag]. The main thread sets the abort flag to cancel a
+ * running job; a CPU loop reads it synchronously through jobSignal(). The started flag tells the pool, when it must
  * terminate a worker, which of its pipelined jobs never began (they are
  * re-queued) and which were running (they fail).
  *
@@ -17,25 +18,31 @@
  * needs both (shared/research/worker-anchors.md, section 1).
  */
 
-/** main -> worker: [JOB, id, fn, args, slot] */
+/**
+ * main -> worker: [JOB, id, fn, args, slot, id, fn, args, slot, ...]: one or
+ * more jobs (a pipelined worker gets every job the pool starts on it while
+ * handling one message in a single postMessage).
+ */
 export const JOB = 0;
 /** main -> worker: [CANCEL, id] (also sets the shared abort flag) */
 export const CANCEL = 1;
-/** worker -> main: [RESULT, id, value] */
-export const RESULT = 2;
-/** worker -> main: [FAILURE, id, SerializedError] */
-export const FAILURE = 3;
+/**
+ * worker -> main: [REPLY, id, ok, value, id, ok, value, ...]: the outcomes of
+ * one or more jobs; `ok` 1: value is the result; 0: a SerializedError. A
+ * worker batches the replies of the jobs it ran while handling one message.
+ */
+export const REPLY = 2;
 /** worker -> main: [READY, exportNames] */
 export const READY = 4;
 /** worker -> main: [LOAD_FAILED, SerializedError] */
 export const LOAD_FAILED = 5;
 
-export type ToWorker = [typeof JOB, number, string, unknown[], number] | [typeof CANCEL, number];
-export type FromWorker =
-  | [typeof RESULT, number, unknown]
-  | [typeof FAILURE, number, SerializedError]
-  | [typeof READY, string[]]
-  | [typeof LOAD_FAILED, SerializedError];
+/** Fields per job in a JOB message, and per outcome in a REPLY message. */
+export const JOB_FIELDS = 4;
+export const REPLY_FIELDS = 3;
+
+export type ToWorker = [typeof JOB, ...unknown[]] | [typeof CANCEL, number];
+export type FromWorker = [typeof REPLY, ...unknown[]] | [typeof READY, string[]] | [typeof LOAD_FAILED, SerializedError];
 
 /** Cells per slot in the shared control buffer. */
 export const CELLS = 2;

@@ -1,18 +1,15 @@
 /**
  * One call of `pool.run`: its arguments, its promise, and where it is
- * (queued, running on a worker slot, done). A Job is its own abort listener
- * (`handleEvent`), so subscribing to the caller's signals allocates no
- * closure.
+ * (queued, running on a worker slot, done). It carries the links of the
+ * pool's queue and of its signals' watch lists (signal-watch.ts), so
+ * queueing and subscribing to the caller's signals allocate nothing.
  */
 import type { TransferListItem } from 'node:worker_threads';
+import type { Watch } from './signal-watch.js';
 
 export const QUEUED = 0;
 export const RUNNING = 1;
 export const DONE = 2;
-
-export interface JobHost {
-  abortJob(job: Job, reason: unknown): void;
-}
 
 export class Job {
   state = QUEUED;
@@ -29,34 +26,29 @@ export class Job {
   qprev: Job | null = null;
   qnext: Job | null = null;
   queued = false;
+  /** Links in the watch list of scopeSignal (s) and of userSignal (u). */
+  sWatch: Watch | null = null;
+  sPrev: Job | null = null;
+  sNext: Job | null = null;
+  uWatch: Watch | null = null;
+  uPrev: Job | null = null;
+  uNext: Job | null = null;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
 
   constructor(
     readonly id: number,
     readonly fn: string,
     readonly args: unknown[],
     readonly transfer: readonly TransferListItem[] | undefined,
-    readonly resolve: (v: unknown) => void,
-    readonly reject: (e: unknown) => void,
-    readonly host: JobHost,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
     readonly scopeSignal: AbortSignal,
     readonly userSignal: AbortSignal | undefined,
     now: number,
   ) {
     this.enqueuedAt = now;
-  }
-
-  /** Abort listener for both signals. */
-  handleEvent(ev: Event): void {
-    this.host.abortJob(this, (ev.target as AbortSignal).reason);
-  }
-
-  listen(): void {
-    this.scopeSignal.addEventListener('abort', this);
-    this.userSignal?.addEventListener('abort', this);
-  }
-
-  unlisten(): void {
-    this.scopeSignal.removeEventListener('abort', this);
-    this.userSignal?.removeEventListener('abort', this);
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }

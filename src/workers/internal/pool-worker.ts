@@ -3,9 +3,11 @@
  * per job that may be in flight on it at once (`concurrentTasksPerWorker`);
  * each slot owns two cells of the shared control buffer (abort, started).
  */
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import { CELLS, type WorkerConfig } from '../entry/protocol.js';
 import type { Job } from './job.js';
+
+const noop = (): void => {};
 
 const ENTRY = new URL('../entry/worker-entry.js', import.meta.url);
 
@@ -24,6 +26,12 @@ export class PoolWorker {
   error: unknown = undefined;
   idleTimer: NodeJS.Timeout | null = null;
   refd = false;
+  /** Started jobs not posted yet: one JOB message, sent by `flush` from setImmediate. */
+  outbox: unknown[] | null = null;
+  outTransfer: TransferListItem[] | null = null;
+  flushTimer: NodeJS.Immediate | null = null;
+  /** Posts the outbox (set by the pool, one closure per worker). */
+  flush: () => void = noop;
 
   constructor(moduleUrl: string, depth: number, resourceLimits: ResourceLimits | undefined) {
     this.control = new Int32Array(new SharedArrayBuffer(depth * CELLS * 4));
