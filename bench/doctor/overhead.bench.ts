@@ -63,7 +63,7 @@ function variant(tool: Tool, desc: string): Variant {
     custom: async ({ quick }) => {
       const out: Record<string, number> = {};
       for (const [name, target] of Object.entries(TARGETS)) {
-        const runs = Array.from({ length: quick ? 1 : 3 }, () => once(tool, target));
+        const runs = Array.from({ length: quick ? 1 : Number(process.env.LW_BENCH_REPS ?? 3) }, () => once(tool, target));
         out[name] = median(runs.map((x) => x.self));
         out[`${name}Cmd`] = median(runs.map((x) => x.cmd));
         if (tool === 'loopwise') out[`${name}Report`] = median(runs.map((x) => x.report!));
@@ -73,7 +73,8 @@ function variant(tool: Tool, desc: string): Variant {
   };
 }
 
-const note = 'A figure is the median over the runner\'s processes of each process\'s median of 3 runs of the target (no warm-up run: the machine is shared and the budget short).';
+// clinic doctor takes 30-60 s per run on a loaded 2-core machine (its analysis), so LW_BENCH_REPS=1 may be needed.
+const note = `A figure is the median over the runner's processes of each process's median of ${process.env.LW_BENCH_REPS ?? 3} run(s) of the target (no warm-up run).`;
 
 await runScenario({
   name: 'doctor',
