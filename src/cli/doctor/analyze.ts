@@ -109,7 +109,8 @@ export function adviceFor(c: { functionName: string; url: string; line: number }
   if (names.has('hashSync') || names.has('compareSync') || /bcrypt/i.test(c.url)) {
     return `bcrypt hashing blocks the loop in ${own}: use the async hash/compare, a native bcrypt, or run it in a WorkerPool (loopwise/workers)`;
   }
-  if (names.has('parse') || names.has('stringify')) return `large JSON in ${own} blocks the loop: parse it in a WorkerPool, stream it, or send less`;
+  // JSON.parse/stringify are V8 builtins (no url); a package's own `parse` (ms, marked, a date library) is not JSON.
+  if (stack.some((f) => f.url === '' && (f.functionName === 'parse' || f.functionName === 'stringify'))) return `large JSON in ${own} blocks the loop: parse it in a WorkerPool, stream it, or send less`;
   if (inPackage(c.url)) return `${own} is a package's synchronous work: move the call to a WorkerPool (loopwise/workers), or give it smaller inputs`;
   return `move ${at} to a WorkerPool (loopwise/workers), or split the work and \`await checkpoint()\` between parts`;
 }
