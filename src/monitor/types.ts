@@ -14,7 +14,11 @@ export interface BlockEvent {
   durationMs: number;
   /** When the block started, in ms since the epoch (same clock as `Date.now()`, sub-ms precision). */
   startedAt: number;
-  /** `startup` while the program's modules were still loading (before its first loop turn), else `running`. */
+  /**
+   * `startup` before the program's first loop turn, or when the stack is in
+   * Node's module loader (a module graph loading, a module's top-level code,
+   * a lazy `require`); else `running`.
+   */
   phase: 'startup' | 'running';
   /** The loopwise task that was running (the one seen most across samples). */
   task?: string;

@@ -5,6 +5,7 @@
  * delay and utilisation, the timeline, and a diagnosis with advice.
  */
 import type { Culprit, DelayStats, Diagnosis, DoctorReport, ReportBlock, ReportFrame, ReportProcess, TimelineSample } from '../../report/types.js';
+import { isModuleLoading } from '../../monitor/watchdog/layout.js';
 import { isOwnCode, ProfileIndex } from './attribute.js';
 import type { RawProcess, RawSample } from './collect.js';
 
@@ -71,6 +72,7 @@ function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
       const c = b.stack.find((f) => isOwnCode(f.url));
       if (c !== undefined) out.culprit = c;
     }
+    if (isModuleLoading(out.stack)) out.phase = 'startup';
     if (out.culprit !== undefined) {
       const caller = callerOf(out.stack, out.culprit);
       if (caller !== undefined) out.caller = caller;

@@ -78,3 +78,14 @@ export type FromWatchdog =
   | { type: 'debugger-pause'; startNs: string; durationMs: number }
   | { type: 'ready' }
   | { type: 'stopped' };
+
+/**
+ * A stack inside Node's module loader is start-up work (loading a module
+ * graph, or top-level code of a module being evaluated), whenever it
+ * happens: an ES module's top-level code runs after the loop has already
+ * turned while the graph was read, and a lazy `require` in a handler is
+ * module loading too.
+ */
+export function isModuleLoading(stack: readonly { url: string }[]): boolean {
+  return stack.some((f) => f.url.startsWith('node:internal/modules/'));
+}

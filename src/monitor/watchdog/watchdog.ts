@@ -25,7 +25,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BEAT, claim, DISCONNECTED, INSPECTOR, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
+import { BEAT, claim, DISCONNECTED, INSPECTOR, isModuleLoading, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
 
 const cfg = workerData as WatchdogConfig;
 const hb = new BigInt64Array(cfg.sab);
@@ -156,6 +156,7 @@ async function onStale(beat: bigint): Promise<void> {
   if (skipped !== undefined) block.skipped = skipped;
   if (capture?.error !== undefined) block.error = capture.error;
   summarize(samples, block);
+  if (isModuleLoading(block.stack)) block.startup = true;
   write({ type: 'block', ...block });
   send({ type: 'block', block });
 }
