@@ -216,7 +216,8 @@ test('snapshot: the block is counted, delay max reflects it, utilisation is high
     const s = monitor.snapshot();
     assert.ok(s.blockCount >= 1);
     assert.equal(s.blocks.length, s.blockCount);
-    assert.ok(s.blockedMs >= 150, `blocked ${s.blockedMs}`);
+    assert.ok(s.blocks.some((b) => b.durationMs + b.captureMs >= 200), JSON.stringify(s.blocks));
+    assert.ok(s.blockedMs > 0);
     assert.ok(s.delay.max >= 100, `delay max ${s.delay.max}`);
     assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
     monitor.reset();

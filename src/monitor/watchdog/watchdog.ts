@@ -265,28 +265,31 @@ async function sample(beat: bigint): Promise<Capture> {
         // (It includes the enable; the probe alone decides afterNativeCall.)
         out.pauseLatencyMs = latencyMs;
       }
-      let task: string | undefined;
+      // The evaluate and the resume are sent together: the paused thread
+      // answers both in one go, so it does not wait on this thread being
+      // scheduled twice (on a busy machine, each wait can take 100 ms).
       const top = ev.callFrames[0];
-      if (top !== undefined) {
-        try {
-          const r = await post<{ result?: { value?: unknown } }>('Debugger.evaluateOnCallFrame', {
-            callFrameId: top.callFrameId,
-            expression: `globalThis[Symbol.for(${JSON.stringify(cfg.taskHook)})]?.()`,
-            returnByValue: true,
-            silent: true,
-          });
-          if (typeof r.result?.value === 'string') task = r.result.value;
-        } catch {
-          // No task name is better than a stuck pause.
-        }
-      }
+      const naming =
+        top === undefined
+          ? Promise.resolve(undefined)
+          : post<{ result?: { value?: unknown } }>('Debugger.evaluateOnCallFrame', {
+              callFrameId: top.callFrameId,
+              expression: `globalThis[Symbol.for(${JSON.stringify(cfg.taskHook)})]?.()`,
+              returnByValue: true,
+              silent: true,
+            }).then(
+              (r) => (typeof r.result?.value === 'string' ? r.result.value : undefined),
+              () => undefined, // no task name is better than a stuck pause
+            );
+      const resumed = post('Debugger.resume');
       const frames = ev.callFrames.map((f) => ({
         functionName: f.functionName || '(anonymous)',
         url: f.url || scripts.get(f.location.scriptId) || '',
         line: f.location.lineNumber + 1,
         column: (f.location.columnNumber ?? 0) + 1,
       }));
-      await post('Debugger.resume');
+      const task = await naming;
+      await resumed;
       out.captureMs += msSince(held);
       out.samples.push({ task, frames });
       // At most one pause per threshold: each pause can deoptimise the hot code.
