@@ -20,7 +20,7 @@ import { createHistogram, performance, PerformanceObserver, type EventLoopUtiliz
 import { Worker } from 'node:worker_threads';
 import { allTasks, configure, currentTask } from '../index.js';
 import { checkCount, checkFunction, checkMs, checkOptions, rangeError, show, typeError } from '../internal/validate.js';
-import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, MonitorOptions } from './types.js';
+import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, LoopTotals, LoopWindow, MonitorOptions } from './types.js';
 import { BEAT, claim, DISCONNECTED, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
 
 const NS_PER_MS = 1_000_000;
@@ -98,6 +98,8 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
 
   const total = createHistogram();
   const slice = doctor === null ? null : createHistogram();
+  // The histograms of open windows (metrics exporters), one per reader.
+  const windows = new Set<RecordableHistogram>();
   let last = hr0;
   const thresholdNs = BigInt(Math.round(thresholdMs * NS_PER_MS));
   const beat = (): void => {
@@ -113,6 +115,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     const v = late > 0n ? Number(late) : 1;
     total.record(v);
     slice?.record(v);
+    for (const w of windows) w.record(v);
     Atomics.store(hb, BEAT, t);
     Atomics.store(hb, INSPECTOR, inspectorUrl() === undefined ? 0n : 1n);
     Atomics.store(hb, STARTED, 1n);
@@ -132,12 +135,15 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let sliceGcMs = 0;
   let sliceGcCount = 0;
   let debuggerPauses = 0;
+  const lifetime: LoopTotals = { blockCount: 0, blockedMs: 0, gc: { count: 0, totalMs: 0 }, debuggerPauses: 0, since: epoch0 };
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gcCount++;
       gcMs += e.duration;
       sliceGcMs += e.duration;
       sliceGcCount++;
+      lifetime.gc.count++;
+      lifetime.gc.totalMs += e.duration;
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
@@ -174,12 +180,15 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     }
     if (msg.type === 'debugger-pause') {
       debuggerPauses++;
+      lifetime.debuggerPauses++;
       return;
     }
     if (msg.type !== 'block') return;
     const b = toBlockEvent(msg.block, toEpoch);
     blockCount++;
     blockedMs += b.durationMs;
+    lifetime.blockCount++;
+    lifetime.blockedMs += b.durationMs;
     if (o.maxBlocks > 0) {
       if (blocks.length >= o.maxBlocks) blocks.shift();
       blocks.push(b);
@@ -290,6 +299,27 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       gcCount = 0;
       gcMs = 0;
       debuggerPauses = 0;
+    },
+    totals(): LoopTotals {
+      return { ...lifetime, gc: { ...lifetime.gc } };
+    },
+    openWindow(): LoopWindow {
+      const h = createHistogram();
+      windows.add(h);
+      let wElu = performance.eventLoopUtilization();
+      let wSince = performance.timeOrigin + performance.now();
+      return {
+        take() {
+          const out = { delay: stats(h), utilization: performance.eventLoopUtilization(wElu).utilization, since: wSince };
+          h.reset();
+          wElu = performance.eventLoopUtilization();
+          wSince = performance.timeOrigin + performance.now();
+          return out;
+        },
+        close() {
+          windows.delete(h);
+        },
+      };
     },
     stop,
     [Symbol.dispose]: stop,

@@ -75,6 +75,32 @@ export interface LoopSnapshot {
   since: number;
 }
 
+/** Counts since the monitor started, never reset (by `reset()` or anything else): for monotonic counters. */
+export interface LoopTotals {
+  /** Every block reported so far. */
+  blockCount: number;
+  /** Total ms blocked. */
+  blockedMs: number;
+  /** Garbage collection. */
+  gc: { count: number; totalMs: number };
+  /** Stalls seen while a debugger was attached or had paused the program. */
+  debuggerPauses: number;
+  /** When the monitor started, ms since the epoch. */
+  since: number;
+}
+
+/**
+ * A reader's own window of delay and utilisation (a metrics exporter's
+ * scrape interval), independent of `snapshot()`/`reset()` and of any other
+ * window. Closing it stops the recording into it.
+ */
+export interface LoopWindow {
+  /** Delay and utilisation since the window opened or was last taken; then starts the next window. */
+  take(): { delay: DelayStats; utilization: number; since: number };
+  /** Idempotent. */
+  close(): void;
+}
+
 export interface MonitorOptions {
   /** A block is a stall of the loop longer than this (ms, >= 10; default 100). */
   blockThresholdMs?: number;
@@ -92,6 +118,10 @@ export interface LoopMonitor {
   snapshot(): LoopSnapshot;
   /** Starts a new window: delay, utilisation, blocks and GC counted from now. */
   reset(): void;
+  /** Lifetime counts, untouched by `reset()`. */
+  totals(): LoopTotals;
+  /** A window of delay and utilisation of the caller's own (see LoopWindow). */
+  openWindow(): LoopWindow;
   /** Ends the watchdog and the heartbeat; idempotent. Nothing is left that keeps the process alive. */
   stop(): void;
   [Symbol.dispose](): void;
