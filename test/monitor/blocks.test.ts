@@ -149,12 +149,13 @@ test('JSON.parse (native, not interruptible): marked as taken after the native c
   const rounds = Math.max(1, Math.ceil(200 / Math.max(once, 1)));
   const { b } = await catchBlock(() => {
     for (let i = 0; i < rounds; i++) blockers.decodeBody(text);
-  }, {}, (x) => x.stack.length > 0);
+  }, {}, (x) => x.stack.length > 0 && x.durationMs + x.captureMs >= 0.5 * once * rounds);
   assert.ok(b.durationMs >= THRESHOLD);
   // Where the pause lands after JSON.parse returns depends on V8's next
   // interrupt check (decodeBody, its caller's loop, or later): not asserted.
   // loopwise doctor attributes such blocks from a CPU profile instead.
-  if (once > 2 * THRESHOLD) assert.equal(b.afterNativeCall, true);
+  // One parse far longer than the threshold: the watchdog's probe waits for it to return.
+  if (rounds === 1 && once > 4 * THRESHOLD) assert.equal(b.afterNativeCall, true, `one parse took ${once} ms`);
 });
 
 test('pbkdf2Sync (native): the stack holds pbkdf2Sync and the caller deriveKey, marked after a native call', async () => {
