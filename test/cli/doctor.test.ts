@@ -52,6 +52,7 @@ test('a service with every kind of block: each culprit named with its file, the 
     assert.ok(c.stack.some((f) => f.functionName === fn && f.url === url), `${fn} in its stack`);
     assert.ok(c.line > 0 && c.advice.length > 0);
   }
+  assert.match(culprit(report, 'checkHandle')!.advice, /the regular expression in checkHandle \(.*blocking-server\.mjs:\d+\) backtracks/);
   // A JS loop: spinFor is the culprit, renderInvoice its caller on the stack.
   assert.ok(culprit(report, 'spinFor'));
   assert.ok(report.blocks.some((b) => b.culprit?.functionName === 'spinFor' && b.stack.some((f) => f.functionName === 'renderInvoice' && f.url === url)));

@@ -4,6 +4,8 @@
  * blocks only: start-up is module loading, reported apart), the whole run's
  * delay and utilisation, the timeline, and a diagnosis with advice.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Culprit, DelayStats, Diagnosis, DoctorReport, ReportBlock, ReportFrame, ReportProcess, TimelineSample } from '../../report/types.js';
 import { isModuleLoading } from '../../monitor/watchdog/layout.js';
 import { isOwnCode, ProfileIndex } from './attribute.js';
@@ -97,6 +99,34 @@ export function shortUrl(url: string): string {
   return path.startsWith(cwd) ? path.slice(cwd.length) : path;
 }
 
+const sources = new Map<string, string[] | null>();
+
+/** Line `line` (1-based) of a local file:// script, or '' (not local, too big, unreadable). */
+export function sourceLine(url: string, line: number): string {
+  if (!url.startsWith('file://')) return '';
+  let lines = sources.get(url);
+  if (lines === undefined) {
+    lines = null;
+    try {
+      const path = fileURLToPath(url);
+      if (statSync(path).size < 8 * 1024 * 1024) lines = readFileSync(path, 'utf8').split('\n');
+    } catch {
+      // gone, or not ours to read
+    }
+    sources.set(url, lines);
+  }
+  return lines?.[line - 1] ?? '';
+}
+
+/** A regex literal used with test/exec/match/replace/split/search, or a `new RegExp`, on one line. */
+export function usesRegex(code: string): boolean {
+  return (
+    /\/(?:[^/\\\n]|\\.)+\/[dgimsuvy]*\s*\.\s*(?:test|exec)\s*\(/.test(code) ||
+    /\.(?:match|matchAll|replace|replaceAll|split|search)\s*\(\s*\/(?:[^/\\\n]|\\.)+\//.test(code) ||
+    /\bnew RegExp\s*\(|\bRegExp\s*\(/.test(code)
+  );
+}
+
 /** One sentence of what to do about a culprit, from the frames of its stack. */
 export function adviceFor(c: { functionName: string; url: string; line: number }, stack: ReportFrame[], caller?: ReportFrame): string {
   const names = new Set(stack.map((f) => f.functionName));
@@ -110,6 +140,9 @@ export function adviceFor(c: { functionName: string; url: string; line: number }
   if (zlib !== undefined) return `use zlib's async ${zlib.replace(/Sync$/, '')} or streams instead of ${zlib} in ${at}`;
   if (names.has('hashSync') || names.has('compareSync') || /bcrypt/i.test(c.url)) {
     return `bcrypt hashing blocks the loop in ${own}: use the async hash/compare, a native bcrypt, or run it in a WorkerPool (loopwise/workers)`;
+  }
+  if (usesRegex(sourceLine(c.url, c.line))) {
+    return `the regular expression in ${own} backtracks on this input: make it linear (no nested quantifiers such as (a+)+ or (\\w+\\s?)*), bound the input's length before matching, or upgrade the package`;
   }
   // JSON.parse/stringify are V8 builtins (no url); a package's own `parse` (ms, marked, a date library) is not JSON.
   if (stack.some((f) => f.url === '' && (f.functionName === 'parse' || f.functionName === 'stringify'))) return `large JSON in ${own} blocks the loop: parse it in a WorkerPool, stream it, or send less`;
