@@ -16,7 +16,7 @@
 import { cancellationOf } from './errors.js';
 import type { Clock } from './internal/clock.js';
 import { rt } from './internal/runtime.js';
-import { cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
+import { cancelScope, closeScope, currentScope, keepShape, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
@@ -201,7 +201,10 @@ class TaskDebug {
   constructor(readonly creationStack: string | undefined) {}
 }
 
-/** Runs inside the task's context; always returns a native promise. */
+// Keeps Task's hidden class alive (see keepShape); it takes no task id.
+keepShape(new Task<unknown>(null as unknown as Scope, undefined, null));
+rt.nextTaskId--;
+
 /**
  * Runs the body inside the task's context and attaches its one reaction
  * there too. The reaction then runs in the task's context, so the handlers

@@ -11,7 +11,7 @@
  * removing a listener there is linear in the list's length.
  */
 import type { Clock } from './clock.js';
-import type { Scope } from './scope.js';
+import { keepShape, type Scope } from './scope.js';
 
 export class Waiter<T = unknown> {
   resolve!: (value: T) => void;
@@ -86,6 +86,9 @@ export class Waiter<T = unknown> {
     if (this.queue !== null) this.queue.remove(this);
   }
 }
+
+// Keeps Waiter's hidden class alive (see keepShape).
+keepShape(new Waiter<unknown>('keepShape', undefined));
 
 /** Links `w` into the waiter list of `scope`. */
 export function attachWaiter(scope: Scope, w: Waiter<any>): void {
