@@ -5,9 +5,19 @@
  * client is released, a file handle closed), and a late rejection is observed
  * so it never becomes an unhandledRejection. With the function form the
  * operation also gets the scope's signal, so fetch/undici/pg stop for real.
+ *
+ * The common case, a native promise awaited without `dispose` in a live
+ * scope, allocates no waiter and no closure: the scope's reusable waiter
+ * (`Scope.ckpt`) stands in its waiter list, and the promise's reaction is a
+ * shared function that finds that scope in the AsyncLocalStorage (a native
+ * promise's reaction runs in the async context its `then` was called in).
+ * It is the scope's one fast wait at a time: while it is pending, another
+ * concurrent cancellable in the same scope takes the general path (a waiter
+ * and closures of its own). Once cancelled, the scope never rearms it, so a
+ * late reaction finds it settled and does nothing.
  */
 import { rt } from './internal/runtime.js';
-import { currentScope, scopeSignal } from './internal/scope.js';
+import { currentScope, scopeSignal, type Scope } from './internal/scope.js';
 import { show, typeError, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
@@ -15,6 +25,18 @@ import { attachWaiter, Waiter } from './internal/waiter.js';
 export interface CancellableOptions<T> {
   /** Receives a value that arrived after the wait was cancelled. */
   dispose?: (late: T) => void | PromiseLike<void>;
+}
+
+const promiseThen = Promise.prototype.then;
+
+// The reactions of the fast path: they run in the async context of the
+// scope that called cancellable (see the module header).
+function onCkptFulfilled(v: unknown): void {
+  (rt.als.getStore() as Scope).ckpt!.fulfil(v);
+}
+
+function onCkptRejected(e: unknown): void {
+  (rt.als.getStore() as Scope).ckpt!.fail(e);
 }
 
 function reportDisposeError(e: unknown): void {
@@ -59,7 +81,8 @@ export function cancellable<T>(
     dispose = opts.dispose;
     if (dispose !== undefined && typeof dispose !== 'function') throw typeError(`opts.dispose must be a function, got ${show(dispose)}`);
   }
-  const s = currentScope();
+  const store = rt.als.getStore();
+  const s = store === undefined || store.closed ? currentScope() : store;
   if (typeof p === 'function') {
     if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
     try {
@@ -78,6 +101,17 @@ export function cancellable<T>(
     return Promise.reject(s.cancelledBy.cancelError);
   }
   if (s === rt.root) return Promise.resolve(promise);
+  if (s === store && dispose === undefined && promise instanceof Promise && promise.then === promiseThen) {
+    let w = s.ckpt as Waiter<T> | null;
+    if (w === null) w = s.ckpt = new Waiter<T>('cancellable', undefined);
+    else if (w.settled) w.rearm();
+    else w = null;
+    if (w !== null) {
+      attachWaiter(s, w);
+      promise.then(onCkptFulfilled, onCkptRejected);
+      return w.promise;
+    }
+  }
   const w = new Waiter<T>('cancellable', undefined);
   attachWaiter(s, w);
   promise.then(

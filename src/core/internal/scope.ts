@@ -63,9 +63,10 @@ export class Scope {
   readonly shielded: boolean;
   /** The outermost cancelled scope whose cancellation reaches this one. @internal */
   cancelledBy: Scope | null = null;
-  /** This scope's own cancel() was called (or its deadline fired). @internal */
-  cancelRequested = false;
-  /** The error every checkpoint under this scope throws once it is cancelled. @internal */
+  /**
+   * Set when this scope's own cancel() was called (or its deadline fired): the
+   * error every checkpoint under this scope throws once it is cancelled. @internal
+   */
   cancelError: CancelledError | null = null;
   /** @internal */
   controller: AbortController | null = null;
@@ -81,6 +82,12 @@ export class Scope {
   firstWaiter: Waiter<any> | null = null;
   /** @internal */
   lastWaiter: Waiter<any> | null = null;
+  /**
+   * The waiter `cancellable(promise)` reuses in this scope, made on first use:
+   * a checkpoint in a loop then allocates no waiter and no closure. In use
+   * while unsettled; a second concurrent wait in the scope makes its own. @internal
+   */
+  ckpt: Waiter<any> | null = null;
   /** timeout/deadline/moveOnAfter only (kept out of line: most scopes are tasks). @internal */
   deadline: Deadline | null = null;
   /** Loopwise-clock ms, rounded (a small integer stays unboxed in the object). @internal */
@@ -234,8 +241,7 @@ export function scopeSignal(s: Scope): AbortSignal {
  * same tick; AbortSignals that exist are aborted.
  */
 export function cancelScope(s: Scope, reason: unknown): void {
-  if (s.closed || s.cancelRequested || s === rt.root) return;
-  s.cancelRequested = true;
+  if (s.closed || s.cancelError !== null || s === rt.root) return;
   s.cancelError = new CancelledError(reason);
   if (s.cancelledBy !== null && s.cancelledBy !== s) return; // an ancestor's cancellation already covers it
   propagate(s, s);
@@ -295,7 +301,7 @@ export function armDeadline(s: Scope, delayMs: number, at: number, budgetMs: num
 function fireDeadline(s: Scope): void {
   const d = s.deadline!;
   d.timer = null;
-  if (s.closed || s.cancelRequested) return;
+  if (s.closed || s.cancelError !== null) return;
   d.timedOut = true;
   cancelScope(s, new TimeoutError(d.budgetMs));
 }

@@ -13,10 +13,22 @@
 import type { Clock } from './clock.js';
 import { keepShape, type Scope } from './scope.js';
 
+/**
+ * Where the shared executor leaves a new promise's resolving functions for
+ * the Waiter being built, which takes them at once: no executor closure per
+ * wait (STYLE §8). Never holds them past the constructor.
+ */
+const resolvers: { resolve: ((value: any) => void) | null; reject: ((error: unknown) => void) | null } = { resolve: null, reject: null };
+
+function captureResolvers(resolve: (value: any) => void, reject: (error: unknown) => void): void {
+  resolvers.resolve = resolve;
+  resolvers.reject = reject;
+}
+
 export class Waiter<T = unknown> {
-  resolve!: (value: T) => void;
-  reject!: (error: unknown) => void;
-  readonly promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+  promise: Promise<T>;
   scope: Scope | null = null;
   prev: Waiter<any> | null = null;
   next: Waiter<any> | null = null;
@@ -35,12 +47,21 @@ export class Waiter<T = unknown> {
   settled = false;
 
   constructor(what: string, arg: unknown) {
+    this.promise = new Promise<T>(captureResolvers);
+    this.resolve = resolvers.resolve!;
+    this.reject = resolvers.reject!;
+    resolvers.resolve = resolvers.reject = null;
     this.what = what;
     this.arg = arg;
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  }
+
+  /** Makes a settled, detached waiter wait again, with a new promise (Scope.ckpt). */
+  rearm(): void {
+    this.promise = new Promise<T>(captureResolvers);
+    this.resolve = resolvers.resolve!;
+    this.reject = resolvers.reject!;
+    resolvers.resolve = resolvers.reject = null;
+    this.settled = false;
   }
 
   /** Settles with a value; false when the waiter had already settled. */
