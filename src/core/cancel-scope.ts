@@ -80,7 +80,7 @@ export function shield<T>(body: () => T | PromiseLike<T>): Promise<T> {
 }
 
 async function runShield<T>(body: () => T | PromiseLike<T>): Promise<T> {
-  const s = new Scope(currentScope(), 'shield', true);
+  const s = new Scope(currentScope(), 'shield');
   try {
     return await runIn(s, body as (arg: undefined) => T | PromiseLike<T>, undefined);
   } finally {

@@ -43,7 +43,8 @@ export interface SpawnOptions {
 export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   /** Unique in the process (shared by every copy of loopwise). */
   readonly id: number;
-  #name: string | undefined;
+  /** The name given to spawn; in debug mode a TaskDebug that holds it (one field for both). */
+  #meta: string | TaskDebug | undefined;
   #state: TaskState = 'running';
   /** The value once fulfilled, the error once rejected or cancelled. */
   #result: unknown = undefined;
@@ -52,30 +53,30 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   readonly owner: TaskOwner | null;
   /** @internal Position in a combinator's input. */
   slot = 0;
-  /** Debug mode only. */
-  #debug: TaskDebug | null = null;
 
   /** @internal use `spawn` or `Group.spawn`. */
   constructor(parent: Scope, name: string | undefined, owner: TaskOwner | null) {
     super(parent, 'task');
     this.task = this;
     this.id = rt.nextTaskId++;
-    this.#name = name;
+    this.#meta = name;
     this.owner = owner;
     if (rt.debug) {
       const holder: { stack?: string } = {};
       Error.captureStackTrace(holder, Task);
-      this.#debug = new TaskDebug(holder.stack?.replace(/^Error\n/, ''));
+      this.#meta = new TaskDebug(name, holder.stack?.replace(/^Error\n/, ''));
     }
   }
 
   /** Debug mode: where the task was spawned. */
   get creationStack(): string | undefined {
-    return this.#debug?.creationStack;
+    const m = this.#meta;
+    return typeof m === 'object' ? m.creationStack : undefined;
   }
 
   get name(): string {
-    return this.#name ?? `Task-${this.id}`;
+    const m = this.#meta;
+    return (typeof m === 'object' ? m.name : m) ?? `Task-${this.id}`;
   }
 
   get state(): TaskState {
@@ -150,8 +151,8 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   }
 
   #finish(): void {
-    const d = this.#debug;
-    if (d !== null && d.watchdog !== null) {
+    const d = this.#meta;
+    if (typeof d === 'object' && d.watchdog !== null) {
       d.watchdogClock!.clearTimer(d.watchdog);
       d.watchdog = null;
     }
@@ -187,7 +188,8 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   /** @internal */
   override onCancelled(): void {
     if (!rt.debug || this.#state !== 'running') return;
-    const d = (this.#debug ??= new TaskDebug(undefined));
+    let d = this.#meta;
+    if (typeof d !== 'object') d = this.#meta = new TaskDebug(d, undefined);
     if (d.watchdog === null) {
       d.watchdogClock = rt.clock;
       d.watchdog = rt.clock.setTimer(rt.cancelWarningMs, warnIgnoredCancel, this, false);
@@ -198,7 +200,10 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
 class TaskDebug {
   watchdog: unknown = null;
   watchdogClock: Clock | null = null;
-  constructor(readonly creationStack: string | undefined) {}
+  constructor(
+    readonly name: string | undefined,
+    readonly creationStack: string | undefined,
+  ) {}
 }
 
 // Keeps Task's hidden class alive (see keepShape); it takes no task id.

@@ -59,8 +59,6 @@ export class Scope {
   readonly kind: ScopeKind;
   /** The nearest task at or above this scope (null outside any task). @internal */
   task: Scope | null;
-  /** @internal */
-  readonly shielded: boolean;
   /** The outermost cancelled scope whose cancellation reaches this one. @internal */
   cancelledBy: Scope | null = null;
   /**
@@ -72,16 +70,12 @@ export class Scope {
   controller: AbortController | null = null;
   /** @internal */
   firstChild: Scope | null = null;
-  /** @internal */
-  lastChild: Scope | null = null;
-  /** @internal */
+  /** The previous sibling; the first child's is the last child (no lastChild field). @internal */
   prevSibling: Scope | null = null;
   /** @internal */
   nextSibling: Scope | null = null;
-  /** @internal */
+  /** The first waiter's `prev` is the last waiter (no lastWaiter field). @internal */
   firstWaiter: Waiter<any> | null = null;
-  /** @internal */
-  lastWaiter: Waiter<any> | null = null;
   /**
    * The waiter `cancellable(promise)` reuses in this scope, made on first use:
    * a checkpoint in a loop then allocates no waiter and no closure. In use
@@ -96,14 +90,13 @@ export class Scope {
   closed = false;
 
   /** @internal */
-  constructor(parent: Scope | null, kind: ScopeKind, shielded = false) {
+  constructor(parent: Scope | null, kind: ScopeKind) {
     this.parent = parent;
     this.kind = kind;
-    this.shielded = shielded;
     this.task = parent === null ? null : parent.task;
     this.startedAt = Math.round(rt.clock.now());
     if (parent !== null) {
-      if (!shielded) this.cancelledBy = parent.cancelledBy;
+      if (kind !== 'shield') this.cancelledBy = parent.cancelledBy;
       linkChild(parent, this);
     }
   }
@@ -161,21 +154,41 @@ export function currentScope(): Scope {
   return s;
 }
 
+// Children: a list linked by nextSibling (null-terminated) and prevSibling,
+// where the first child's prevSibling is the last child: O(1) append and
+// removal without a lastChild field in every scope.
 function linkChild(parent: Scope, child: Scope): void {
-  const last = parent.lastChild;
-  child.prevSibling = last;
+  const first = parent.firstChild;
   child.nextSibling = null;
-  if (last === null) parent.firstChild = child;
-  else last.nextSibling = child;
-  parent.lastChild = child;
+  if (first === null) {
+    child.prevSibling = child;
+    parent.firstChild = child;
+  } else {
+    const last = first.prevSibling!;
+    last.nextSibling = child;
+    child.prevSibling = last;
+    first.prevSibling = child;
+  }
 }
 
 function unlinkChild(parent: Scope, child: Scope): void {
-  if (child.prevSibling === null) parent.firstChild = child.nextSibling;
-  else child.prevSibling.nextSibling = child.nextSibling;
-  if (child.nextSibling === null) parent.lastChild = child.prevSibling;
-  else child.nextSibling.prevSibling = child.prevSibling;
+  const next = child.nextSibling;
+  const prev = child.prevSibling!;
+  if (parent.firstChild === child) {
+    parent.firstChild = next;
+    if (next !== null) next.prevSibling = prev; // prev is the last child
+  } else {
+    prev.nextSibling = next;
+    if (next !== null) next.prevSibling = prev;
+    else parent.firstChild!.prevSibling = prev; // child was the last
+  }
   child.prevSibling = child.nextSibling = null;
+}
+
+/** The children of `s`, last first (for depth-first walks that keep the order). @internal */
+export function lastChildOf(s: Scope): Scope | null {
+  const first = s.firstChild;
+  return first === null ? null : first.prevSibling;
 }
 
 /**
@@ -196,7 +209,7 @@ export function closeScope(s: Scope): void {
   unlinkChild(parent, s);
   let c = s.firstChild;
   if (c !== null) {
-    s.firstChild = s.lastChild = null;
+    s.firstChild = null;
     const by = parent.cancelledBy;
     while (c !== null) {
       const next: Scope | null = c.nextSibling;
@@ -204,7 +217,7 @@ export function closeScope(s: Scope): void {
       linkChild(parent, c);
       // Level-triggered: moving under a cancelled ancestor (a shield that
       // protected it has ended) cancels it now.
-      if (by !== null && !c.shielded && c.cancelledBy !== by) propagate(c, by);
+      if (by !== null && c.kind !== 'shield' && c.cancelledBy !== by) propagate(c, by);
       c = next;
     }
   }
@@ -257,7 +270,7 @@ function propagate(top: Scope, by: Scope): void {
     const n = stack.pop()!;
     if (n.cancelledBy === null) fresh.push(n);
     n.cancelledBy = by;
-    for (let c = n.firstChild; c !== null; c = c.nextSibling) if (!c.shielded) stack.push(c);
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) if (c.kind !== 'shield') stack.push(c);
   }
   const err = by.cancelError;
   for (let i = 0; i < fresh.length; i++) {

@@ -97,10 +97,17 @@ export class Waiter<T = unknown> {
   detach(): void {
     const s = this.scope;
     if (s !== null) {
-      if (this.prev === null) s.firstWaiter = this.next;
-      else this.prev.next = this.next;
-      if (this.next === null) s.lastWaiter = this.prev;
-      else this.next.prev = this.prev;
+      // The first waiter's prev is the last one (see attachWaiter).
+      const next = this.next;
+      const prev = this.prev!;
+      if (s.firstWaiter === this) {
+        s.firstWaiter = next;
+        if (next !== null) next.prev = prev;
+      } else {
+        prev.next = next;
+        if (next !== null) next.prev = prev;
+        else s.firstWaiter!.prev = prev;
+      }
       this.prev = this.next = null;
       this.scope = null;
     }
@@ -113,12 +120,20 @@ keepShape(new Waiter<unknown>('keepShape', undefined));
 
 /** Links `w` into the waiter list of `scope`. */
 export function attachWaiter(scope: Scope, w: Waiter<any>): void {
+  // A list linked by next (null-terminated) and prev, where the first
+  // waiter's prev is the last: O(1) append and removal, no lastWaiter field.
   w.scope = scope;
-  const last = scope.lastWaiter;
-  w.prev = last;
-  if (last === null) scope.firstWaiter = w;
-  else last.next = w;
-  scope.lastWaiter = w;
+  w.next = null;
+  const first = scope.firstWaiter;
+  if (first === null) {
+    w.prev = w;
+    scope.firstWaiter = w;
+  } else {
+    const last = first.prev!;
+    last.next = w;
+    w.prev = last;
+    first.prev = w;
+  }
 }
 
 /** A FIFO of waiters for a primitive (Lock, Semaphore, Event, Queue). */
