@@ -16,7 +16,7 @@
 import { cancellationOf } from './errors.js';
 import type { Clock } from './internal/clock.js';
 import { rt } from './internal/runtime.js';
-import { cancelScope, closeScope, currentScope, keepShape, Scope, scopeSignal } from './internal/scope.js';
+import { cancelScope, closeScope, currentScope, keepShape, runInStore, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
@@ -124,7 +124,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
 
   /** @internal starts the body in the task's context. */
   start(fn: TaskFn<T>): this {
-    this.#promise = rt.als.run(this, runBody, this, fn) as Promise<T | undefined>;
+    this.#promise = runInStore(this, runBody, this, fn) as Promise<T | undefined>;
     return this;
   }
 

@@ -17,6 +17,7 @@
  * `AbortSignal.any` would leak or grow linearly (see
  * shared/research/core-baselines.md). Cancellation walks the tree instead.
  */
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { setMaxListeners } from 'node:events';
 import { CancelledError, cancellationOf, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
@@ -133,7 +134,36 @@ keepShape(new Deadline(0, 0));
  * checkpoint of `s`, which `s`'s deadline or cancel interrupts.
  */
 export function runIn<A, T>(s: Scope, body: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
-  return rt.als.run(s, callToPromise<A, T>, body, arg);
+  return runInStore(s, callToPromise<A, T>, body, arg);
+}
+
+/**
+ * True when AsyncLocalStorage keeps its stores in async context frames (Node
+ * >= 24 by default, 22 with --experimental-async-context-frame) rather than
+ * on async resources through a PromiseHook. The older implementation has the
+ * `_propagate` method the frame one lacks. Only speed depends on this: both
+ * ways of entering a store below are correct on both implementations.
+ */
+const frameStorage = typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate !== 'function';
+
+/**
+ * `rt.als.run(s, fn, a, b)`. With frame storage, `run` makes two frames (a
+ * copy of the current one holding `s`, then another to restore the caller's),
+ * and copying a frame is the most expensive step of a spawn on Node 24. An
+ * AsyncResource made here captures the caller's frame without copying it,
+ * and runInAsyncScope restores that very frame afterwards: one frame per
+ * task or scope instead of two, ~1.7x faster in a spawn loop. (Each task
+ * or scope is then an async resource of type `loopwise.Scope` to async_hooks.)
+ * @internal
+ */
+export function runInStore<A, B, R>(s: Scope, fn: (a: A, b: B) => R, a: A, b: B): R {
+  if (!frameStorage) return rt.als.run(s, fn, a, b);
+  return new AsyncResource('loopwise.Scope').runInAsyncScope(enterStore, s, fn, a, b) as R;
+}
+
+function enterStore<A, B, R>(this: Scope, fn: (a: A, b: B) => R, a: A, b: B): R {
+  rt.als.enterWith(this);
+  return fn(a, b);
 }
 
 function callToPromise<A, T>(body: (arg: A) => T | PromiseLike<T>, arg: A): Promise<T> {
