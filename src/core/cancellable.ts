@@ -8,7 +8,7 @@
  *
  * The common case, a native promise awaited without `dispose` in a live
  * scope, allocates no waiter and no closure: the scope's reusable waiter
- * (`Scope.ckpt`) stands in its waiter list, and the promise's reaction is a
+ * (`ScopeExt.ckpt`) stands in its waiter list, and the promise's reaction is a
  * shared function that finds that scope in the AsyncLocalStorage (a native
  * promise's reaction runs in the async context its `then` was called in).
  * It is the scope's one fast wait at a time: while it is pending, another
@@ -17,7 +17,7 @@
  * late reaction finds it settled and does nothing.
  */
 import { rt } from './internal/runtime.js';
-import { currentScope, scopeSignal, type Scope } from './internal/scope.js';
+import { currentScope, extOf, scopeSignal, type Scope } from './internal/scope.js';
 import { show, typeError, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
@@ -32,11 +32,11 @@ const promiseThen = Promise.prototype.then;
 // The reactions of the fast path: they run in the async context of the
 // scope that called cancellable (see the module header).
 function onCkptFulfilled(v: unknown): void {
-  (rt.als.getStore() as Scope).ckpt!.fulfil(v);
+  (rt.als.getStore() as Scope).ext!.ckpt!.fulfil(v);
 }
 
 function onCkptRejected(e: unknown): void {
-  (rt.als.getStore() as Scope).ckpt!.fail(e);
+  (rt.als.getStore() as Scope).ext!.ckpt!.fail(e);
 }
 
 function reportDisposeError(e: unknown): void {
@@ -102,8 +102,9 @@ export function cancellable<T>(
   }
   if (s === rt.root) return Promise.resolve(promise);
   if (s === store && dispose === undefined && promise instanceof Promise && promise.then === promiseThen) {
-    let w = s.ckpt as Waiter<T> | null;
-    if (w === null) w = s.ckpt = new Waiter<T>('cancellable', undefined);
+    const x = extOf(s);
+    let w = x.ckpt as Waiter<T> | null;
+    if (w === null) w = x.ckpt = new Waiter<T>('cancellable', undefined);
     else if (w.settled) w.rearm();
     else w = null;
     if (w !== null) {

@@ -62,9 +62,9 @@ function label(s: Scope): string {
   switch (s.kind) {
     case 'timeout':
     case 'moveOnAfter':
-      return `${s.kind}(${round(s.deadline?.budgetMs ?? Infinity)})`;
+      return `${s.kind}(${round(s.ext?.deadline?.budgetMs ?? Infinity)})`;
     case 'deadline':
-      return `deadline(${round(s.deadline?.at ?? Infinity)})`;
+      return `deadline(${round(s.ext?.deadline?.at ?? Infinity)})`;
     default:
       return s.kind;
   }

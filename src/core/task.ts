@@ -102,15 +102,15 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#join().then(onfulfilled, onrejected);
+    return Task.#join(this).then(onfulfilled, onrejected);
   }
 
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#join().then(undefined, onrejected);
+    return Task.#join(this).then(undefined, onrejected);
   }
 
   finally(onfinally?: (() => void) | null): Promise<T> {
-    return this.#join().finally(onfinally);
+    return Task.#join(this).finally(onfinally);
   }
 
   get [Symbol.toStringTag](): string {
@@ -132,7 +132,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   settleFulfilled(value: T): T {
     this.#result = value;
     this.#state = 'fulfilled';
-    this.#finish();
+    Task.#finish(this);
     return value;
   }
 
@@ -145,19 +145,21 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     if (cancelled) error = c;
     this.#result = error;
     this.#state = cancelled ? 'cancelled' : 'rejected';
-    this.#finish();
+    Task.#finish(this);
     if (!cancelled && this.owner === null) throw error;
     return undefined;
   }
 
-  #finish(): void {
-    const d = this.#meta;
+  // Static, not instance, private methods: an instance private method gives
+  // every task a hidden brand field.
+  static #finish(t: Task<any>): void {
+    const d = t.#meta;
     if (typeof d === 'object' && d.watchdog !== null) {
       d.watchdogClock!.clearTimer(d.watchdog);
       d.watchdog = null;
     }
-    closeScope(this);
-    if (this.owner !== null) this.owner.childDone(this);
+    closeScope(t);
+    if (t.owner !== null) t.owner.childDone(t);
   }
 
   /** @internal The settled outcome as a promise (the task must have settled). */
@@ -170,13 +172,13 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     return Promise.reject(this.#result);
   }
 
-  #join(): Promise<T> {
+  static #join<T>(t: Task<T>): Promise<T> {
     const s = currentScope();
     if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
-    if (this.#state !== 'running') return this.outcome();
-    const settled = this.#promise.then(() => this.outcome());
+    if (t.#state !== 'running') return t.outcome();
+    const settled = t.#promise.then(() => t.outcome());
     if (s === rt.root) return settled;
-    const w = new Waiter<T>('task', this);
+    const w = new Waiter<T>('task', t);
     attachWaiter(s, w);
     settled.then(
       (v) => w.fulfil(v),

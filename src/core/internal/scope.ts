@@ -53,6 +53,30 @@ export class Deadline {
   ) {}
 }
 
+/**
+ * The parts of a scope most scopes never use, out of line so that every task
+ * stays smaller (a group of 100 000 live tasks is GC-bound).
+ */
+export class ScopeExt {
+  /** Made when somebody first reads the scope's signal. */
+  controller: AbortController | null = null;
+  /**
+   * The waiter `cancellable(promise)` reuses in this scope, made on first use:
+   * a checkpoint in a loop then allocates no waiter and no closure. In use
+   * while unsettled; a second concurrent wait in the scope makes its own.
+   */
+  ckpt: Waiter<any> | null = null;
+  /** timeout/deadline/moveOnAfter only. */
+  deadline: Deadline | null = null;
+}
+
+/** The scope's ScopeExt, made on first use. @internal */
+export function extOf(s: Scope): ScopeExt {
+  let x = s.ext;
+  if (x === null) x = s.ext = new ScopeExt();
+  return x;
+}
+
 export class Scope {
   /** @internal */
   parent: Scope | null;
@@ -68,8 +92,6 @@ export class Scope {
    */
   cancelError: CancelledError | null = null;
   /** @internal */
-  controller: AbortController | null = null;
-  /** @internal */
   firstChild: Scope | null = null;
   /** The previous sibling; the first child's is the last child (no lastChild field). @internal */
   prevSibling: Scope | null = null;
@@ -77,14 +99,8 @@ export class Scope {
   nextSibling: Scope | null = null;
   /** The first waiter's `prev` is the last waiter (no lastWaiter field). @internal */
   firstWaiter: Waiter<any> | null = null;
-  /**
-   * The waiter `cancellable(promise)` reuses in this scope, made on first use:
-   * a checkpoint in a loop then allocates no waiter and no closure. In use
-   * while unsettled; a second concurrent wait in the scope makes its own. @internal
-   */
-  ckpt: Waiter<any> | null = null;
-  /** timeout/deadline/moveOnAfter only (kept out of line: most scopes are tasks). @internal */
-  deadline: Deadline | null = null;
+  /** What few scopes need (a signal, a deadline, a reusable waiter), made on first use. @internal */
+  ext: ScopeExt | null = null;
   /** Loopwise-clock ms, rounded (a small integer stays unboxed in the object). @internal */
   readonly startedAt: number;
   /** @internal */
@@ -126,6 +142,7 @@ export function keepShape(o: object): void {
 }
 
 keepShape(new Deadline(0, 0));
+keepShape(new ScopeExt());
 
 /**
  * Runs `body(arg)` in scope `s` and returns a native promise of its result.
@@ -229,10 +246,13 @@ export function lastChildOf(s: Scope): Scope | null {
 export function closeScope(s: Scope): void {
   if (s.closed) return;
   s.closed = true;
-  const d = s.deadline;
-  if (d !== null && d.timer !== null) {
-    d.clock!.clearTimer(d.timer);
-    d.timer = null;
+  const x = s.ext;
+  if (x !== null) {
+    const d = x.deadline;
+    if (d !== null && d.timer !== null) {
+      d.clock!.clearTimer(d.timer);
+      d.timer = null;
+    }
   }
   const parent = s.parent;
   if (parent === null) return;
@@ -269,9 +289,10 @@ export function scopeSignal(s: Scope): AbortSignal {
     }
     return r;
   }
-  let c = s.controller;
+  const x = extOf(s);
+  let c = x.controller;
   if (c === null) {
-    c = s.controller = new AbortController();
+    c = x.controller = new AbortController();
     setMaxListeners(0, c.signal);
     if (s.cancelledBy !== null) c.abort(s.cancelledBy.cancelError);
   }
@@ -311,7 +332,8 @@ function propagate(top: Scope, by: Scope): void {
       w.cancel(err);
       w = next;
     }
-    if (n.controller !== null && !n.controller.signal.aborted) n.controller.abort(err);
+    const c = n.ext === null ? null : n.ext.controller;
+    if (c !== null && !c.signal.aborted) c.abort(err);
     if (n.kind === 'task') n.onCancelled();
   }
 }
@@ -330,7 +352,7 @@ export function absorbs(s: Scope, error: unknown): boolean {
  * none); `budgetMs` is what a TimeoutError reports.
  */
 export function armDeadline(s: Scope, delayMs: number, at: number, budgetMs: number): void {
-  const d = (s.deadline = new Deadline(at, budgetMs));
+  const d = (extOf(s).deadline = new Deadline(at, budgetMs));
   if (at === Infinity) return;
   if (delayMs <= 0) {
     fireDeadline(s);
@@ -342,7 +364,7 @@ export function armDeadline(s: Scope, delayMs: number, at: number, budgetMs: num
 }
 
 function fireDeadline(s: Scope): void {
-  const d = s.deadline!;
+  const d = s.ext!.deadline!;
   d.timer = null;
   if (s.closed || s.cancelError !== null) return;
   d.timedOut = true;

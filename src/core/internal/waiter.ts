@@ -55,7 +55,7 @@ export class Waiter<T = unknown> {
     this.arg = arg;
   }
 
-  /** Makes a settled, detached waiter wait again, with a new promise (Scope.ckpt). */
+  /** Makes a settled, detached waiter wait again, with a new promise (ScopeExt.ckpt). */
   rearm(): void {
     this.promise = new Promise<T>(captureResolvers);
     this.resolve = resolvers.resolve!;
