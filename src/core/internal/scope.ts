@@ -66,6 +66,9 @@ export class ScopeExt {
    * while unsettled; a second concurrent wait in the scope makes its own.
    */
   ckpt: Waiter<any> | null = null;
+  /** The reactions that settle `ckpt`, made with it (once per scope, not per wait). */
+  ckptFulfil: ((value: any) => void) | null = null;
+  ckptReject: ((error: unknown) => void) | null = null;
   /** timeout/deadline/moveOnAfter only. */
   deadline: Deadline | null = null;
 }
@@ -177,6 +180,10 @@ export function runInStore<A, B, R>(s: Scope, fn: (a: A, b: B) => R, a: A, b: B)
   if (!frameStorage) return rt.als.run(s, fn, a, b);
   return new AsyncResource('loopwise.Scope').runInAsyncScope(enterStore, s, fn, a, b) as R;
 }
+
+// AsyncResource is one of the hot classes too (see keepShape): without a live
+// instance its map dies between bursts and spawn deoptimises again.
+if (frameStorage) keepShape(new AsyncResource('loopwise.Scope'));
 
 function enterStore<A, B, R>(this: Scope, fn: (a: A, b: B) => R, a: A, b: B): R {
   rt.als.enterWith(this);
