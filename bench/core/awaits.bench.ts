@@ -112,6 +112,12 @@ await runScenario({
       baselines: ['raw-await', 'task-await'],
     },
     {
+      title: 'the same, process CPU time per await (user + system, all threads; steadier than wall time on a loaded machine)',
+      unit: 'CPU ns/op',
+      rows: ['raw-await:cpu', 'task-await:cpu', 'task-cancellable:cpu'],
+      baselines: ['raw-await:cpu', 'task-await:cpu'],
+    },
+    {
       title: 'yield one event-loop turn, 20 000 per repetition',
       unit: 'ns/op',
       rows: ['scheduler-yield', 'setimmediate-yield', 'task-scheduler-yield', 'task-checkpoint'],

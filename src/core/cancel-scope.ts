@@ -8,7 +8,7 @@
  * cancelled scope throws. Once the shield returns, the outer cancellation is
  * seen again at the next checkpoint.
  */
-import { absorbs, cancelScope, closeScope, currentScope, runIn, Scope, scopeSignal } from './internal/scope.js';
+import { absorbs, cancelScope, closeScope, currentScope, keepShape, runIn, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction } from '../internal/validate.js';
 
 /** The handle a `scope` body receives. */
@@ -36,6 +36,9 @@ class CancelScopeHandle implements CancelScope {
     return this.#s.cancelledBy !== null;
   }
 }
+
+// Keeps CancelScopeHandle's hidden class alive (see keepShape).
+keepShape(new CancelScopeHandle(new Scope(null, 'scope')));
 
 /**
  * Runs `body` in a cancel scope it controls. Resolves the body's value, or
@@ -77,7 +80,7 @@ export function shield<T>(body: () => T | PromiseLike<T>): Promise<T> {
 }
 
 async function runShield<T>(body: () => T | PromiseLike<T>): Promise<T> {
-  const s = new Scope(currentScope(), 'shield', true);
+  const s = new Scope(currentScope(), 'shield');
   try {
     return await runIn(s, body as (arg: undefined) => T | PromiseLike<T>, undefined);
   } finally {

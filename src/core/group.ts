@@ -10,7 +10,7 @@
  * outcome means.
  */
 import { cancellationOf, GroupClosedError } from './errors.js';
-import { cancelScope, closeScope, currentScope, runIn, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
+import { cancelScope, closeScope, currentScope, keepShape, runIn, Scope, scopeSignal, type ScopeKind } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { Task, type SpawnOptions, type TaskFn, type TaskOwner } from './task.js';
 
@@ -114,6 +114,9 @@ class GroupHandle implements Group {
     return scopeSignal(this.#n);
   }
 }
+
+// Keeps the hidden classes of Nursery and GroupHandle alive (see keepShape).
+keepShape(new GroupHandle(new Nursery(null as unknown as Scope, 'group')));
 
 /**
  * Runs `body` with a group to spawn children into; settles after the body and

@@ -6,7 +6,7 @@
  * the root, so nothing is kept for a task once it ends.
  */
 import { rt } from './internal/runtime.js';
-import { currentScope, scopeSignal, type Scope, type ScopeKind } from './internal/scope.js';
+import { currentScope, lastChildOf, scopeSignal, type Scope, type ScopeKind } from './internal/scope.js';
 import { describeWaiter, Task, type TaskState } from './task.js';
 
 /** One node of `taskTree()`: a task or a scope. */
@@ -52,7 +52,8 @@ export function allTasks(): Task<unknown>[] {
   while (stack.length > 0) {
     const s = stack.pop()!;
     if (s.kind === 'task') out.push(s as Task<unknown>);
-    for (let c = s.lastChild; c !== null; c = c.prevSibling) stack.push(c);
+    const first = s.firstChild;
+    for (let c = lastChildOf(s); c !== null; c = c === first ? null : c.prevSibling) stack.push(c);
   }
   return out;
 }
@@ -61,9 +62,9 @@ function label(s: Scope): string {
   switch (s.kind) {
     case 'timeout':
     case 'moveOnAfter':
-      return `${s.kind}(${round(s.deadline?.budgetMs ?? Infinity)})`;
+      return `${s.kind}(${round(s.ext?.deadline?.budgetMs ?? Infinity)})`;
     case 'deadline':
-      return `deadline(${round(s.deadline?.at ?? Infinity)})`;
+      return `deadline(${round(s.ext?.deadline?.at ?? Infinity)})`;
     default:
       return s.kind;
   }

@@ -16,7 +16,7 @@
 import { cancellationOf } from './errors.js';
 import type { Clock } from './internal/clock.js';
 import { rt } from './internal/runtime.js';
-import { cancelScope, closeScope, currentScope, Scope, scopeSignal } from './internal/scope.js';
+import { cancelScope, closeScope, currentScope, keepShape, runInStore, Scope, scopeSignal } from './internal/scope.js';
 import { checkFunction, checkName, checkOptions } from '../internal/validate.js';
 import { attachWaiter, Waiter } from './internal/waiter.js';
 
@@ -43,7 +43,8 @@ export interface SpawnOptions {
 export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   /** Unique in the process (shared by every copy of loopwise). */
   readonly id: number;
-  #name: string | undefined;
+  /** The name given to spawn; in debug mode a TaskDebug that holds it (one field for both). */
+  #meta: string | TaskDebug | undefined;
   #state: TaskState = 'running';
   /** The value once fulfilled, the error once rejected or cancelled. */
   #result: unknown = undefined;
@@ -52,30 +53,30 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   readonly owner: TaskOwner | null;
   /** @internal Position in a combinator's input. */
   slot = 0;
-  /** Debug mode only. */
-  #debug: TaskDebug | null = null;
 
   /** @internal use `spawn` or `Group.spawn`. */
   constructor(parent: Scope, name: string | undefined, owner: TaskOwner | null) {
     super(parent, 'task');
     this.task = this;
     this.id = rt.nextTaskId++;
-    this.#name = name;
+    this.#meta = name;
     this.owner = owner;
     if (rt.debug) {
       const holder: { stack?: string } = {};
       Error.captureStackTrace(holder, Task);
-      this.#debug = new TaskDebug(holder.stack?.replace(/^Error\n/, ''));
+      this.#meta = new TaskDebug(name, holder.stack?.replace(/^Error\n/, ''));
     }
   }
 
   /** Debug mode: where the task was spawned. */
   get creationStack(): string | undefined {
-    return this.#debug?.creationStack;
+    const m = this.#meta;
+    return typeof m === 'object' ? m.creationStack : undefined;
   }
 
   get name(): string {
-    return this.#name ?? `Task-${this.id}`;
+    const m = this.#meta;
+    return (typeof m === 'object' ? m.name : m) ?? `Task-${this.id}`;
   }
 
   get state(): TaskState {
@@ -101,15 +102,15 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#join().then(onfulfilled, onrejected);
+    return Task.#join(this).then(onfulfilled, onrejected);
   }
 
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#join().then(undefined, onrejected);
+    return Task.#join(this).then(undefined, onrejected);
   }
 
   finally(onfinally?: (() => void) | null): Promise<T> {
-    return this.#join().finally(onfinally);
+    return Task.#join(this).finally(onfinally);
   }
 
   get [Symbol.toStringTag](): string {
@@ -123,7 +124,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
 
   /** @internal starts the body in the task's context. */
   start(fn: TaskFn<T>): this {
-    this.#promise = rt.als.run(this, runBody, this, fn) as Promise<T | undefined>;
+    this.#promise = runInStore(this, runBody, this, fn) as Promise<T | undefined>;
     return this;
   }
 
@@ -131,7 +132,7 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   settleFulfilled(value: T): T {
     this.#result = value;
     this.#state = 'fulfilled';
-    this.#finish();
+    Task.#finish(this);
     return value;
   }
 
@@ -144,19 +145,21 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     if (cancelled) error = c;
     this.#result = error;
     this.#state = cancelled ? 'cancelled' : 'rejected';
-    this.#finish();
+    Task.#finish(this);
     if (!cancelled && this.owner === null) throw error;
     return undefined;
   }
 
-  #finish(): void {
-    const d = this.#debug;
-    if (d !== null && d.watchdog !== null) {
+  // Static, not instance, private methods: an instance private method gives
+  // every task a hidden brand field.
+  static #finish(t: Task<any>): void {
+    const d = t.#meta;
+    if (typeof d === 'object' && d.watchdog !== null) {
       d.watchdogClock!.clearTimer(d.watchdog);
       d.watchdog = null;
     }
-    closeScope(this);
-    if (this.owner !== null) this.owner.childDone(this);
+    closeScope(t);
+    if (t.owner !== null) t.owner.childDone(t);
   }
 
   /** @internal The settled outcome as a promise (the task must have settled). */
@@ -169,13 +172,13 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
     return Promise.reject(this.#result);
   }
 
-  #join(): Promise<T> {
+  static #join<T>(t: Task<T>): Promise<T> {
     const s = currentScope();
     if (s.cancelledBy !== null) return Promise.reject(s.cancelledBy.cancelError);
-    if (this.#state !== 'running') return this.outcome();
-    const settled = this.#promise.then(() => this.outcome());
+    if (t.#state !== 'running') return t.outcome();
+    const settled = t.#promise.then(() => t.outcome());
     if (s === rt.root) return settled;
-    const w = new Waiter<T>('task', this);
+    const w = new Waiter<T>('task', t);
     attachWaiter(s, w);
     settled.then(
       (v) => w.fulfil(v),
@@ -187,7 +190,8 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
   /** @internal */
   override onCancelled(): void {
     if (!rt.debug || this.#state !== 'running') return;
-    const d = (this.#debug ??= new TaskDebug(undefined));
+    let d = this.#meta;
+    if (typeof d !== 'object') d = this.#meta = new TaskDebug(d, undefined);
     if (d.watchdog === null) {
       d.watchdogClock = rt.clock;
       d.watchdog = rt.clock.setTimer(rt.cancelWarningMs, warnIgnoredCancel, this, false);
@@ -198,10 +202,16 @@ export class Task<T = unknown> extends Scope implements PromiseLike<T> {
 class TaskDebug {
   watchdog: unknown = null;
   watchdogClock: Clock | null = null;
-  constructor(readonly creationStack: string | undefined) {}
+  constructor(
+    readonly name: string | undefined,
+    readonly creationStack: string | undefined,
+  ) {}
 }
 
-/** Runs inside the task's context; always returns a native promise. */
+// Keeps Task's hidden class alive (see keepShape); it takes no task id.
+keepShape(new Task<unknown>(null as unknown as Scope, undefined, null));
+rt.nextTaskId--;
+
 /**
  * Runs the body inside the task's context and attaches its one reaction
  * there too. The reaction then runs in the task's context, so the handlers

@@ -277,3 +277,76 @@ test('function form: an operation that throws synchronously rejects the returned
   assert.deepEqual(results, ['rejected with the error', 'rejected with the error']);
   assertNoTasks();
 });
+
+// The fast path (a native promise, no dispose: the scope's reusable waiter and
+// shared reactions) must behave exactly as the general one.
+
+test('concurrent waits in one scope each get their own outcome, whatever order their promises settle in', async () => {
+  const a = deferred<string>();
+  const b = deferred<string>();
+  const c = deferred<string>();
+  const boom = new Error('b failed');
+  const out = await spawn(async () => {
+    const pa = cancellable(a.promise); // takes the scope's reusable waiter
+    const pb = cancellable(b.promise); // the general path, while pa waits
+    const pc = cancellable(c.promise);
+    c.resolve('c');
+    b.reject(boom);
+    const rc = await pc;
+    const rb = await pb.catch((e: unknown) => (e === boom ? 'b rejected' : 'wrong error'));
+    a.resolve('a');
+    const ra = await pa;
+    // The reusable waiter is free again: a later wait reuses it.
+    const rd = await cancellable(Promise.resolve('d'));
+    const re = await cancellable(Promise.reject(boom)).catch((e: unknown) => (e === boom ? 'e rejected' : 'wrong error'));
+    const rf = await cancellable(Promise.resolve('f'));
+    return [ra, rb, rc, rd, re, rf];
+  });
+  assert.deepEqual(out, ['a', 'b rejected', 'c', 'd', 'e rejected', 'f']);
+  assertNoTasks();
+});
+
+test('a wait cancelled while pending: its late value or rejection changes nothing, and other scopes still wait normally', async (t) => {
+  const seen: unknown[] = [];
+  const onUnhandled = (e: unknown) => seen.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  const d1 = deferred<string>();
+  const d2 = deferred<string>();
+  const t1 = spawn(() => cancellable(d1.promise));
+  const t2 = spawn(() => cancellable(d2.promise));
+  await turns(1);
+  t1.cancel();
+  t2.cancel();
+  assert.equal(await t1.catch(codeOf), 'LOOPWISE_CANCELLED');
+  assert.equal(await t2.catch(codeOf), 'LOOPWISE_CANCELLED');
+  d1.resolve('late');
+  d2.reject(new Error('late failure'));
+  await turns();
+  assert.deepEqual(seen, []);
+  // Same scope kind, new scopes: their reusable waiters are their own.
+  assert.equal(await spawn(() => cancellable(Promise.resolve('fresh'))), 'fresh');
+  const r = await scope(async (s) => {
+    const waiting = cancellable(new Promise<string>(() => {}));
+    s.cancel();
+    return waiting.catch(codeOf);
+  });
+  assert.equal(r, 'LOOPWISE_CANCELLED');
+  assertNoTasks();
+});
+
+test('a wait started in a scope that has ended (a callback outliving it) still settles, through the nearest live scope', async () => {
+  const d = deferred<string>();
+  let later: Promise<string> | undefined;
+  const task = spawn(async () => {
+    await scope(() => {
+      // Runs after the scope has closed, in its async context.
+      later = Promise.resolve().then(() => cancellable(d.promise));
+    });
+    await turns(2);
+    d.resolve('value');
+    return await later!;
+  });
+  assert.equal(await task, 'value');
+  assertNoTasks();
+});

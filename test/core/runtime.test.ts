@@ -21,7 +21,7 @@ async function loadCopy(t: { after(fn: () => void): void }): Promise<typeof mine
 test('two copies of loopwise share one runtime record: one task tree, one clock', async (t) => {
   const other = await loadCopy(t);
   assert.notEqual(other.spawn, mine.spawn, 'a separate copy of the module');
-  const key = Symbol.for('loopwise.runtime.1');
+  const key = Symbol.for('loopwise.runtime.2');
   assert.ok((globalThis as Record<symbol, unknown>)[key], 'the runtime record lives under the versioned global symbol');
 
   const log: string[] = [];

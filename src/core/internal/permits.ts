@@ -8,7 +8,7 @@
  * resolves and its `finally`/`using` gives the permit back.
  */
 import { NotAcquiredError } from '../errors.js';
-import { currentScope } from './scope.js';
+import { currentScope, keepShape } from './scope.js';
 import { attachWaiter, Waiter, WaitQueue } from './waiter.js';
 
 /** A held permit; disposing it (or calling release) gives it back once. */
@@ -76,3 +76,6 @@ export class Permits {
     }
   }
 }
+
+// Keeps the hidden classes of Permits and Permit alive (see keepShape).
+keepShape(new Permit(new Permits(1, 'keepShape')));

@@ -14,7 +14,7 @@ import { realClock, type Clock } from './clock.js';
 import type { Scope } from './scope.js';
 
 export interface Runtime {
-  readonly version: 1;
+  readonly version: 2;
   /** The innermost scope of the running code; undefined means the root. */
   readonly als: AsyncLocalStorage<Scope>;
   clock: Clock;
@@ -33,7 +33,9 @@ export interface Runtime {
   pendingYields: number;
 }
 
-const KEY = Symbol.for('loopwise.runtime.1');
+// 2: Scope lost lastChild/lastWaiter/shielded/cancelRequested and moved its
+// controller and deadline to Scope.ext (a copy of version 1 would corrupt its lists).
+const KEY = Symbol.for('loopwise.runtime.2');
 
 function envDebug(): boolean {
   const v = process.env.LOOPWISE_DEBUG;
@@ -43,7 +45,7 @@ function envDebug(): boolean {
 const g = globalThis as { [KEY]?: Runtime };
 
 export const rt: Runtime = (g[KEY] ??= {
-  version: 1,
+  version: 2,
   als: new AsyncLocalStorage<Scope>(),
   clock: realClock,
   root: undefined as unknown as Scope,

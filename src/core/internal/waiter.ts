@@ -11,12 +11,24 @@
  * removing a listener there is linear in the list's length.
  */
 import type { Clock } from './clock.js';
-import type { Scope } from './scope.js';
+import { keepShape, type Scope } from './scope.js';
+
+/**
+ * Where the shared executor leaves a new promise's resolving functions for
+ * the Waiter being built, which takes them at once: no executor closure per
+ * wait (STYLE §8). Never holds them past the constructor.
+ */
+const resolvers: { resolve: ((value: any) => void) | null; reject: ((error: unknown) => void) | null } = { resolve: null, reject: null };
+
+function captureResolvers(resolve: (value: any) => void, reject: (error: unknown) => void): void {
+  resolvers.resolve = resolve;
+  resolvers.reject = reject;
+}
 
 export class Waiter<T = unknown> {
-  resolve!: (value: T) => void;
-  reject!: (error: unknown) => void;
-  readonly promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+  promise: Promise<T>;
   scope: Scope | null = null;
   prev: Waiter<any> | null = null;
   next: Waiter<any> | null = null;
@@ -35,12 +47,21 @@ export class Waiter<T = unknown> {
   settled = false;
 
   constructor(what: string, arg: unknown) {
+    this.promise = new Promise<T>(captureResolvers);
+    this.resolve = resolvers.resolve!;
+    this.reject = resolvers.reject!;
+    resolvers.resolve = resolvers.reject = null;
     this.what = what;
     this.arg = arg;
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  }
+
+  /** Makes a settled, detached waiter wait again, with a new promise (ScopeExt.ckpt). */
+  rearm(): void {
+    this.promise = new Promise<T>(captureResolvers);
+    this.resolve = resolvers.resolve!;
+    this.reject = resolvers.reject!;
+    resolvers.resolve = resolvers.reject = null;
+    this.settled = false;
   }
 
   /** Settles with a value; false when the waiter had already settled. */
@@ -76,10 +97,17 @@ export class Waiter<T = unknown> {
   detach(): void {
     const s = this.scope;
     if (s !== null) {
-      if (this.prev === null) s.firstWaiter = this.next;
-      else this.prev.next = this.next;
-      if (this.next === null) s.lastWaiter = this.prev;
-      else this.next.prev = this.prev;
+      // The first waiter's prev is the last one (see attachWaiter).
+      const next = this.next;
+      const prev = this.prev!;
+      if (s.firstWaiter === this) {
+        s.firstWaiter = next;
+        if (next !== null) next.prev = prev;
+      } else {
+        prev.next = next;
+        if (next !== null) next.prev = prev;
+        else s.firstWaiter!.prev = prev;
+      }
       this.prev = this.next = null;
       this.scope = null;
     }
@@ -87,14 +115,25 @@ export class Waiter<T = unknown> {
   }
 }
 
+// Keeps Waiter's hidden class alive (see keepShape).
+keepShape(new Waiter<unknown>('keepShape', undefined));
+
 /** Links `w` into the waiter list of `scope`. */
 export function attachWaiter(scope: Scope, w: Waiter<any>): void {
+  // A list linked by next (null-terminated) and prev, where the first
+  // waiter's prev is the last: O(1) append and removal, no lastWaiter field.
   w.scope = scope;
-  const last = scope.lastWaiter;
-  w.prev = last;
-  if (last === null) scope.firstWaiter = w;
-  else last.next = w;
-  scope.lastWaiter = w;
+  w.next = null;
+  const first = scope.firstWaiter;
+  if (first === null) {
+    w.prev = w;
+    scope.firstWaiter = w;
+  } else {
+    const last = first.prev!;
+    last.next = w;
+    w.prev = last;
+    first.prev = w;
+  }
 }
 
 /** A FIFO of waiters for a primitive (Lock, Semaphore, Event, Queue). */
