@@ -201,6 +201,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   const missed = (from: bigint, to: bigint): void => {
     if (inspectorUrl() !== undefined || Atomics.load(hb, INSPECTOR) === 1n) {
       debuggerPauses++; // a debugger's pause or breakpoint, never a block
+      lifetime.debuggerPauses++;
       return;
     }
     const startNs = from + intervalNs / 2n;
