@@ -48,7 +48,15 @@ async function catchOne(block: () => void, opts: MonitorOptions): Promise<BlockE
   // the process open until the block is reported.
   const keep = setInterval(() => {}, 1_000);
   block();
-  const b = await first.finally(() => clearInterval(keep));
+  // Bounded: a block that is never reported fails the test instead of hanging it.
+  const bound = new AbortController();
+  const timedOut = delay(20_000, undefined, { signal: bound.signal }).then(() => {
+    throw new Error('no block reported within 20 s');
+  }, () => undefined as never);
+  const b = await Promise.race([first, timedOut]).finally(() => {
+    bound.abort();
+    clearInterval(keep);
+  });
   monitor.stop();
   await monitor.closed;
   return b;
