@@ -122,7 +122,8 @@ test('with a debugger open (inspector.url() set) a stall is a debugger pause, ne
     spin(250);
     // The watchdog reports the pause right after the stall; wait for the count, bounded.
     for (let i = 0; i < 100 && monitor.snapshot().debuggerPauses === 0; i++) await delay(20);
-    assert.equal(monitor.snapshot().debuggerPauses, 1);
+    // At least the spin (opening and closing an inspector can stall the loop too); never a block.
+    assert.ok(monitor.snapshot().debuggerPauses >= 1);
     assert.deepEqual(blocks, []);
   } finally {
     monitor.stop();
@@ -135,8 +136,9 @@ test('debug mode warns about a block with code LOOPWISE_LOOP_BLOCKED, naming the
   configure({ debug: true });
   let got!: (w: Error & { code?: string; detail?: string }) => void;
   const warned = new Promise<Error & { code?: string; detail?: string }>((resolve) => (got = resolve));
+  // The spin below, not another stall of the process (closing the previous test's inspector can take 90 ms).
   const onWarning = (w: Error & { code?: string }) => {
-    if (w.code === 'LOOPWISE_LOOP_BLOCKED') got(w);
+    if (w.code === 'LOOPWISE_LOOP_BLOCKED' && / at spin \(/.test(w.message)) got(w);
   };
   process.on('warning', onWarning);
   const monitor = monitorLoop({ blockThresholdMs: 50 });
