@@ -35,6 +35,8 @@ Options:
   --threshold MS     a block is a stall longer than this (default 100, >= 10)
   --max-block MS     exit 1 when a block (after start-up) is longer than this
   --interval MS      timeline sample interval (default 200, >= 10)
+  --no-profile       no CPU profile (a little less overhead; native calls are then
+                     attributed from debugger pauses only)
   --json             print the summary as JSON on stdout
   -h, --help         show this help
 
@@ -48,6 +50,7 @@ interface DoctorArgs {
   maxBlockMs: number | undefined;
   intervalMs: number;
   json: boolean;
+  profile: boolean;
   command: string[];
 }
 
@@ -76,6 +79,7 @@ function parse(argv: string[]): DoctorArgs | 'help' {
         'max-block': { type: 'string' },
         interval: { type: 'string' },
         json: { type: 'boolean' },
+        'no-profile': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -91,6 +95,7 @@ function parse(argv: string[]): DoctorArgs | 'help' {
     maxBlockMs: msOption('max-block', values['max-block'], undefined, 0),
     intervalMs: msOption('interval', values.interval, 200, 10)!,
     json: values.json === true,
+    profile: values['no-profile'] !== true,
     command,
   };
 }
@@ -171,6 +176,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       LOOPWISE_DOCTOR_DIR: data,
       LOOPWISE_DOCTOR_THRESHOLD_MS: String(args.thresholdMs),
       LOOPWISE_DOCTOR_INTERVAL_MS: String(args.intervalMs),
+      LOOPWISE_DOCTOR_PROFILE: args.profile ? '1' : '0',
     },
   });
 

@@ -21,7 +21,7 @@ import { startMonitor } from '../monitor/monitor-loop.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export function startDoctorAgent(dir: string, thresholdMs: number, timelineMs: number): void {
+export function startDoctorAgent(dir: string, thresholdMs: number, timelineMs: number, profile = true): void {
   const pid = process.pid;
   const ndjson = join(dir, `${pid}.ndjson`);
   const line = (record: object): void => {
@@ -42,12 +42,12 @@ export function startDoctorAgent(dir: string, thresholdMs: number, timelineMs: n
     thresholdMs,
   });
 
-  let profiler: Session | null = new Session();
+  let profiler: Session | null = profile ? new Session() : null;
   try {
-    profiler.connect();
-    profiler.post('Profiler.enable');
-    profiler.post('Profiler.setSamplingInterval', { interval: 10_000 });
-    profiler.post('Profiler.start');
+    profiler?.connect();
+    profiler?.post('Profiler.enable');
+    profiler?.post('Profiler.setSamplingInterval', { interval: 10_000 });
+    profiler?.post('Profiler.start');
   } catch {
     profiler = null; // no inspector in this build of Node: blocks keep their pause stacks
   }

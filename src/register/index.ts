@@ -36,7 +36,12 @@ function threshold(name: string, fallback: number): number {
 if (isMainThread) {
   const doctorDir = process.env.LOOPWISE_DOCTOR_DIR;
   if (doctorDir !== undefined && doctorDir !== '') {
-    startDoctorAgent(doctorDir, threshold('LOOPWISE_DOCTOR_THRESHOLD_MS', 100), threshold('LOOPWISE_DOCTOR_INTERVAL_MS', 200));
+    startDoctorAgent(
+      doctorDir,
+      threshold('LOOPWISE_DOCTOR_THRESHOLD_MS', 100),
+      threshold('LOOPWISE_DOCTOR_INTERVAL_MS', 200),
+      process.env.LOOPWISE_DOCTOR_PROFILE !== '0',
+    );
   } else if (process.env.LOOPWISE_MONITOR !== undefined && !['', '0', 'false'].includes(process.env.LOOPWISE_MONITOR)) {
     startStderrMonitor(threshold('LOOPWISE_MONITOR_THRESHOLD_MS', 100));
   }

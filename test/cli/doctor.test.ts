@@ -139,6 +139,15 @@ test('Ctrl-C on the doctor goes to the target; the report is still written; exit
   assert.match(stdout, /killed by SIGINT/);
 });
 
+test('--no-profile: no CPU profile is written, blocks are still attributed from the debugger pauses', (t) => {
+  const out = tmp(t);
+  const r = doctor(['--out', out, '--threshold', '50', '--no-profile', '--', process.execPath, fixture('child.mjs')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!readdirSync(join(out, 'data')).some((f) => f.endsWith('.cpuprofile')));
+  const report = readReport(out);
+  assert.ok(report.blocks.some((b) => b.attribution.startsWith('pause') && b.stack.some((f) => f.functionName === 'childWork')), JSON.stringify(report.blocks));
+});
+
 test('--max-block: exit 1 when a block is longer, the target\'s code otherwise', (t) => {
   const out = tmp(t);
   const over = doctor(['--out', join(out, 'a'), '--threshold', '50', '--max-block', '100', '--', process.execPath, fixture('child.mjs')]);

@@ -105,6 +105,8 @@ export function readProcess(dir: string, file: string): RawProcess | null {
     profile: null,
   };
   const open = new Map<string, boolean>();
+  // Samples of blocks still open: the stack of a block the process never came back from.
+  const pending = new Map<string, { frames: RawFrame[]; task?: string; count: number }>();
   const seen = (ns: bigint): void => {
     if (ns > p.endNs) p.endNs = ns;
   };
@@ -130,6 +132,13 @@ export function readProcess(dir: string, file: string): RawProcess | null {
       case 'block-start':
         open.set(str(l.startNs), l.startup === true);
         break;
+      case 'block-sample': {
+        const k = str(l.startNs);
+        const p0 = pending.get(k);
+        if (p0 === undefined) pending.set(k, { frames: frames(l.frames), ...(typeof l.task === 'string' ? { task: l.task } : {}), count: 1 });
+        else p0.count++;
+        break;
+      }
       case 'block': {
         const s = big(l.startNs, startNs);
         const e = big(l.endNs, s);
@@ -174,16 +183,19 @@ export function readProcess(dir: string, file: string): RawProcess | null {
   for (const [s, startup] of open) {
     const startNs = big(s, p.endNs);
     if (startNs >= p.endNs) continue;
-    p.blocks.push({
+    const seenSamples = pending.get(s);
+    const b: RawBlock = {
       startNs,
       endNs: p.endNs,
       durationMs: Number(p.endNs - startNs) / 1e6,
       startup,
-      stack: [],
-      samples: 0,
+      stack: seenSamples?.frames ?? [],
+      samples: seenSamples?.count ?? 0,
       afterNativeCall: false,
       unfinished: true,
-    });
+    };
+    if (seenSamples?.task !== undefined) b.task = seenSamples.task;
+    p.blocks.push(b);
   }
   p.blocks.sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
   return p;

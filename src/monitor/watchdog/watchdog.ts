@@ -127,7 +127,7 @@ async function onStale(beat: bigint): Promise<void> {
   let skipped: WireBlock['skipped'];
   if (debuggerOpen) skipped = 'debugger';
   else if (!cfg.captureStacks) skipped = 'disabled';
-  else capture = await sample(beat);
+  else capture = await sample(beat, startNs);
   while (Atomics.load(hb, BEAT) === beat && !stopping) await sleep(cfg.intervalMs);
   let endNs = Atomics.load(hb, BEAT);
   if (endNs === beat) endNs = nowNs(); // still blocked when we were told to stop
@@ -197,7 +197,7 @@ type PausedParams = {
   callFrames: { callFrameId: string; functionName: string; url?: string; location: { scriptId: string; lineNumber: number; columnNumber?: number } }[];
 };
 
-async function sample(beat: bigint): Promise<Capture> {
+async function sample(beat: bigint, startNs: bigint): Promise<Capture> {
   const out: Capture = { samples: [], captureMs: 0, afterNativeCall: false, foreignPause: false };
   const session = new Session();
   const scripts = new Map<string, string>();
@@ -292,6 +292,8 @@ async function sample(beat: bigint): Promise<Capture> {
       await resumed;
       out.captureMs += msSince(held);
       out.samples.push({ task, frames });
+      // Written at once: if the process dies before the block ends, its stack is kept.
+      write({ type: 'block-sample', startNs: String(startNs), frames, ...(task === undefined ? {} : { task }) });
       // At most one pause per threshold: each pause can deoptimise the hot code.
       await waitBeat(beat, cfg.thresholdMs);
       if (Atomics.load(hb, BEAT) !== beat) break;
