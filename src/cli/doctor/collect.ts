@@ -132,6 +132,10 @@ export function readProcess(dir: string, file: string): RawProcess | null {
       case 'block-start':
         open.set(str(l.startNs), l.startup === true);
         break;
+      case 'block-dropped': // a stall that ended under the threshold
+        open.delete(str(l.startNs));
+        pending.delete(str(l.startNs));
+        break;
       case 'block-sample': {
         const k = str(l.startNs);
         const p0 = pending.get(k);

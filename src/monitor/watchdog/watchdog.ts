@@ -83,8 +83,10 @@ async function waitBeat(beat: bigint, ms: number): Promise<void> {
 function arm(): void {
   if (stopping) return;
   const beat = Atomics.load(hb, BEAT);
-  // Wake exactly when this beat's successor would be `threshold` late.
-  const dueMs = Number(beat + intervalNs + thresholdNs - nowNs()) / NS_PER_MS;
+  // Wake when no beat came for `threshold`: the loop is blocked now, and the
+  // stack is taken while it still is. (A stall that ends just under the
+  // threshold may be sampled too; it is dropped below, not reported.)
+  const dueMs = Number(beat + thresholdNs - nowNs()) / NS_PER_MS;
   timer = setTimeout(check, Math.max(1, Math.ceil(dueMs)), beat);
 }
 
@@ -117,7 +119,7 @@ interface Capture {
 }
 
 async function onStale(beat: bigint): Promise<void> {
-  const detectedLateMs = Number(nowNs() - beat - intervalNs) / NS_PER_MS;
+  const detectedLateMs = Math.max(0, Number(nowNs() - beat - intervalNs) / NS_PER_MS);
   const startup = Atomics.load(hb, STARTED) === 0n;
   const debuggerOpen = Atomics.load(hb, INSPECTOR) === 1n;
   // The block began after the last beat and before the next was due: take the midpoint.
@@ -133,6 +135,10 @@ async function onStale(beat: bigint): Promise<void> {
   if (endNs === beat) endNs = nowNs(); // still blocked when we were told to stop
   const captureMs = capture?.captureMs ?? 0;
   const durationMs = Math.max(detectedLateMs, Number(endNs - startNs) / NS_PER_MS - captureMs);
+  if (durationMs < cfg.thresholdMs && !stopping) {
+    write({ type: 'block-dropped', startNs: String(startNs), durationMs });
+    return;
+  }
   if (debuggerOpen || capture?.foreignPause) {
     const msg: FromWatchdog = { type: 'debugger-pause', startNs: String(startNs), durationMs };
     write(msg);
