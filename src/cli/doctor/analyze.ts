@@ -158,22 +158,37 @@ function charges(b: ReportBlock): { frame: ReportFrame; stack: ReportFrame[]; ms
   return b.culprit === undefined ? [] : [{ frame: b.culprit, stack: b.stack, ms: b.durationMs }];
 }
 
+/**
+ * A culprit is a function (name and file); its line is the one of its
+ * longest block (a profile's hottest line and a pause's exact line can
+ * differ). Anonymous functions are told apart by their line.
+ */
+function culpritKey(f: ReportFrame): string {
+  return f.functionName === '(anonymous)' ? `${f.functionName}\0${f.url}\0${f.line}` : `${f.functionName}\0${f.url}`;
+}
+
 function culpritsOf(blocks: ReportBlock[]): Culprit[] {
   const by = new Map<string, Culprit>();
+  // Every frame seen under a culprit, for the advice (one block's stack may miss the sync call).
+  const seen = new Map<Culprit, ReportFrame[]>();
   for (const b of blocks) {
     if (b.phase !== 'running') continue;
     for (const { frame: f, stack, ms } of charges(b)) {
-      const key = `${f.functionName}\0${f.url}\0${f.line}`;
+      const key = culpritKey(f);
       let c = by.get(key);
       if (c === undefined) {
         c = { ...f, count: 0, totalMs: 0, maxMs: 0, stack, tasks: [], pids: [], advice: '' };
         by.set(key, c);
+        seen.set(c, []);
       }
+      seen.get(c)!.push(...stack);
       c.count++;
       c.totalMs += ms;
       if (ms >= c.maxMs) {
         c.maxMs = ms;
         c.stack = stack;
+        c.line = f.line;
+        c.column = f.column;
       }
       if (b.task !== undefined && !c.tasks.includes(b.task)) c.tasks.push(b.task);
       if (!c.pids.includes(b.pid)) c.pids.push(b.pid);
@@ -182,7 +197,7 @@ function culpritsOf(blocks: ReportBlock[]): Culprit[] {
   const out = [...by.values()].map((c) => {
     const caller = callerOf(c.stack, c);
     if (caller !== undefined) c.caller = caller;
-    c.advice = adviceFor(c, c.stack, c.caller);
+    c.advice = adviceFor(c, seen.get(c)!, c.caller);
     return c;
   });
   return out.sort((a, b) => b.totalMs - a.totalMs);
