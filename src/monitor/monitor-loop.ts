@@ -128,20 +128,13 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let since = epoch0;
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
   let blocks: BlockEvent[] = [];
-  let blockCount = 0;
-  let blockedMs = 0;
-  let gcCount = 0;
-  let gcMs = 0;
-  let sliceGcMs = 0;
-  let sliceGcCount = 0;
-  let debuggerPauses = 0;
+  // One set of counters, never reset; snapshot() and the doctor's timeline
+  // report the difference from a copy taken when their window began.
   const lifetime: LoopTotals = { blockCount: 0, blockedMs: 0, gc: { count: 0, totalMs: 0 }, debuggerPauses: 0, since: epoch0 };
+  const copyTotals = (): LoopTotals => ({ ...lifetime, gc: { ...lifetime.gc } });
+  let atReset = copyTotals();
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      gcCount++;
-      gcMs += e.duration;
-      sliceGcMs += e.duration;
-      sliceGcCount++;
       lifetime.gc.count++;
       lifetime.gc.totalMs += e.duration;
     }
@@ -179,14 +172,11 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       return;
     }
     if (msg.type === 'debugger-pause') {
-      debuggerPauses++;
       lifetime.debuggerPauses++;
       return;
     }
     if (msg.type !== 'block') return;
     const b = toBlockEvent(msg.block, toEpoch);
-    blockCount++;
-    blockedMs += b.durationMs;
     lifetime.blockCount++;
     lifetime.blockedMs += b.durationMs;
     if (o.maxBlocks > 0) {
@@ -200,8 +190,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   // attributes it from its CPU profile).
   const missed = (from: bigint, to: bigint): void => {
     if (inspectorUrl() !== undefined || Atomics.load(hb, INSPECTOR) === 1n) {
-      debuggerPauses++; // a debugger's pause or breakpoint, never a block
-      lifetime.debuggerPauses++;
+      lifetime.debuggerPauses++; // a debugger's pause or breakpoint, never a block
       return;
     }
     const startNs = from + intervalNs / 2n;
@@ -239,6 +228,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let timeline: NodeJS.Timeout | undefined;
   if (doctor !== null) {
     let sliceElu = performance.eventLoopUtilization();
+    let sliceGc = { ...lifetime.gc };
     const sample = (): void => {
       const now = process.hrtime.bigint();
       const u = performance.eventLoopUtilization(sliceElu);
@@ -251,14 +241,13 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         utilization: u.utilization,
         heapUsedMB: mem.heapUsed / 1048576,
         rssMB: mem.rss / 1048576,
-        gcMs: sliceGcMs,
-        gcCount: sliceGcCount,
+        gcMs: lifetime.gc.totalMs - sliceGc.totalMs,
+        gcCount: lifetime.gc.count - sliceGc.count,
         tasks: allTasks().length,
         pending: pendingResources(),
       };
       slice!.reset();
-      sliceGcMs = 0;
-      sliceGcCount = 0;
+      sliceGc = { ...lifetime.gc };
       post({ type: 'record', line: JSON.stringify(record) });
     };
     timeline = setInterval(sample, doctor.timelineMs);
@@ -283,10 +272,10 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         delay: stats(total),
         utilization: performance.eventLoopUtilization(elu).utilization,
         blocks: blocks.slice(),
-        blockCount,
-        blockedMs,
-        gc: { count: gcCount, totalMs: gcMs },
-        debuggerPauses,
+        blockCount: lifetime.blockCount - atReset.blockCount,
+        blockedMs: lifetime.blockedMs - atReset.blockedMs,
+        gc: { count: lifetime.gc.count - atReset.gc.count, totalMs: lifetime.gc.totalMs - atReset.gc.totalMs },
+        debuggerPauses: lifetime.debuggerPauses - atReset.debuggerPauses,
         since,
       };
     },
@@ -295,14 +284,10 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       elu = performance.eventLoopUtilization();
       since = performance.timeOrigin + performance.now();
       blocks = [];
-      blockCount = 0;
-      blockedMs = 0;
-      gcCount = 0;
-      gcMs = 0;
-      debuggerPauses = 0;
+      atReset = copyTotals();
     },
     totals(): LoopTotals {
-      return { ...lifetime, gc: { ...lifetime.gc } };
+      return copyTotals();
     },
     openWindow(): LoopWindow {
       const h = createHistogram();
@@ -380,7 +365,14 @@ export function describeBlock(b: BlockEvent): string {
   return `the event loop was blocked for ${Math.round(b.durationMs)} ms${task} at ${where}${native}`;
 }
 
+/** @internal A block's stack as `    at fn (url:line:col)` lines, innermost first. */
+export function formatStack(b: BlockEvent, max = Infinity): string {
+  return b.stack
+    .slice(0, max)
+    .map((f) => `    at ${f.functionName} (${f.url}:${f.line}:${f.column})`)
+    .join('\n');
+}
+
 function warnBlock(b: BlockEvent): void {
-  const stack = b.stack.map((f) => `    at ${f.functionName} (${f.url}:${f.line}:${f.column})`).join('\n');
-  process.emitWarning(describeBlock(b), { code: 'LOOPWISE_LOOP_BLOCKED', type: 'LoopwiseWarning', detail: stack });
+  process.emitWarning(describeBlock(b), { code: 'LOOPWISE_LOOP_BLOCKED', type: 'LoopwiseWarning', detail: formatStack(b) });
 }

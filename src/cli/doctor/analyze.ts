@@ -133,7 +133,7 @@ export function adviceFor(c: { functionName: string; url: string; line: number }
   const at = where(c);
   const own = caller === undefined ? at : `${at}, called from ${where(caller)}`;
   const sync = [...names].find((n) => /^(pbkdf2Sync|scryptSync|generateKeyPairSync|randomFillSync)$/.test(n));
-  if (sync !== undefined) return `use crypto.${sync.replace(/Sync$/, '')} (async), or move ${c.functionName} (${shortUrl(c.url)}:${c.line}) to a WorkerPool`;
+  if (sync !== undefined) return `use crypto.${sync.replace(/Sync$/, '')} (async), or move ${where(c)} to a WorkerPool`;
   const fsSync = [...names].find((n) => /^(readFileSync|writeFileSync|readdirSync|statSync|existsSync|openSync|readSync)$/.test(n));
   if (fsSync !== undefined) return `${fsSync} blocks the loop in ${at}: use fs/promises (${fsSync.replace(/Sync$/, '')}) and stream large files`;
   const zlib = [...names].find((n) => /^(gzipSync|gunzipSync|deflateSync|inflateSync|brotliCompressSync|brotliDecompressSync)$/.test(n));
