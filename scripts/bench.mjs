@@ -79,6 +79,7 @@ function runChild(node, args, timeoutMs) {
 function fmt(x, unit) {
   if (x === undefined || Number.isNaN(x)) return '–';
   if (unit === 'MB') return x.toFixed(2);
+  if (unit === '×') return x.toFixed(3);
   const a = Math.abs(x);
   if (a >= 100) return Math.round(x).toString();
   if (a >= 10) return x.toFixed(1);

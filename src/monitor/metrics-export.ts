@@ -30,8 +30,8 @@ export interface WindowReading {
 export interface TotalsReading {
   blocks: number;
   blockedSeconds: number;
-  gcSeconds: number;
-  gcCount: number;
+  /** null when the monitor does not time GC (`monitorLoop({ gc: true })` does). */
+  gc: { seconds: number; count: number } | null;
 }
 
 export function checkMonitor(monitor: unknown): asserts monitor is LoopMonitor {
@@ -49,5 +49,5 @@ export function readWindow(window: LoopWindow): WindowReading {
 
 export function readTotals(monitor: LoopMonitor): TotalsReading {
   const t = monitor.totals();
-  return { blocks: t.blockCount, blockedSeconds: t.blockedMs / 1000, gcSeconds: t.gc.totalMs / 1000, gcCount: t.gc.count };
+  return { blocks: t.blockCount, blockedSeconds: t.blockedMs / 1000, gc: t.gc === null ? null : { seconds: t.gc.totalMs / 1000, count: t.gc.count } };
 }

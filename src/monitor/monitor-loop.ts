@@ -56,15 +56,16 @@ function stats(h: RecordableHistogram): DelayStats {
 
 function checkMonitorOptions(opts: MonitorOptions): Required<Omit<MonitorOptions, 'onBlock'>> & Pick<MonitorOptions, 'onBlock'> {
   checkOptions(opts, 'opts');
-  const { blockThresholdMs = 100, captureStacks = true, onBlock, maxSamples = 10, maxBlocks = 100 } = opts;
+  const { blockThresholdMs = 100, captureStacks = true, onBlock, maxSamples = 10, maxBlocks = 100, gc = false } = opts;
   checkMs(blockThresholdMs, 'opts.blockThresholdMs');
   if (blockThresholdMs < 10) throw rangeError(`opts.blockThresholdMs must be >= 10, got ${show(blockThresholdMs)}`);
   if (typeof captureStacks !== 'boolean') throw typeError(`opts.captureStacks must be a boolean, got ${show(captureStacks)}`);
+  if (typeof gc !== 'boolean') throw typeError(`opts.gc must be a boolean, got ${show(gc)}`);
   if (onBlock !== undefined) checkFunction(onBlock, 'opts.onBlock');
   checkCount(maxSamples, 'opts.maxSamples', 1);
   if (maxSamples > 100) throw rangeError(`opts.maxSamples must be <= 100, got ${show(maxSamples)}`);
   checkCount(maxBlocks, 'opts.maxBlocks', 0);
-  return { blockThresholdMs, captureStacks, onBlock, maxSamples, maxBlocks };
+  return { blockThresholdMs, captureStacks, onBlock, maxSamples, maxBlocks, gc };
 }
 
 /**
@@ -130,16 +131,21 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let blocks: BlockEvent[] = [];
   // One set of counters, never reset; snapshot() and the doctor's timeline
   // report the difference from a copy taken when their window began.
-  const lifetime: LoopTotals = { blockCount: 0, blockedMs: 0, gc: { count: 0, totalMs: 0 }, debuggerPauses: 0, since: epoch0 };
-  const copyTotals = (): LoopTotals => ({ ...lifetime, gc: { ...lifetime.gc } });
+  const lifetime: LoopTotals = { blockCount: 0, blockedMs: 0, gc: o.gc ? { count: 0, totalMs: 0 } : null, debuggerPauses: 0, since: epoch0 };
+  const copyTotals = (): LoopTotals => ({ ...lifetime, gc: lifetime.gc === null ? null : { ...lifetime.gc } });
   let atReset = copyTotals();
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      lifetime.gc.count++;
-      lifetime.gc.totalMs += e.duration;
-    }
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
+  // Opt-in (see MonitorOptions.gc): a GC observer changes how V8 scavenges.
+  const gcTotals = lifetime.gc;
+  let gcObserver: PerformanceObserver | null = null;
+  if (gcTotals !== null) {
+    gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcTotals.count++;
+        gcTotals.totalMs += e.duration;
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+  }
 
   const config: WatchdogConfig = {
     sab,
@@ -228,7 +234,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let timeline: NodeJS.Timeout | undefined;
   if (doctor !== null) {
     let sliceElu = performance.eventLoopUtilization();
-    let sliceGc = { ...lifetime.gc };
+    let sliceGc = gcTotals === null ? null : { ...gcTotals };
     const sample = (): void => {
       const now = process.hrtime.bigint();
       const u = performance.eventLoopUtilization(sliceElu);
@@ -241,13 +247,13 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         utilization: u.utilization,
         heapUsedMB: mem.heapUsed / 1048576,
         rssMB: mem.rss / 1048576,
-        gcMs: lifetime.gc.totalMs - sliceGc.totalMs,
-        gcCount: lifetime.gc.count - sliceGc.count,
+        // (Without gc: true the doctor takes GC time from its CPU profile.)
+        ...(gcTotals === null || sliceGc === null ? {} : { gcMs: gcTotals.totalMs - sliceGc.totalMs, gcCount: gcTotals.count - sliceGc.count }),
         tasks: allTasks().length,
         pending: pendingResources(),
       };
       slice!.reset();
-      sliceGc = { ...lifetime.gc };
+      sliceGc = gcTotals === null ? null : { ...gcTotals };
       post({ type: 'record', line: JSON.stringify(record) });
     };
     timeline = setInterval(sample, doctor.timelineMs);
@@ -259,7 +265,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     stopped = true;
     drainInspector(hb);
     if (timeline !== undefined) clearInterval(timeline);
-    gcObserver.disconnect();
+    gcObserver?.disconnect();
     post({ type: 'stop' });
     // Held only until the watchdog has closed its file and exited (at once,
     // or when a capture in progress ends), so awaiting `closed` works.
@@ -274,7 +280,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         blocks: blocks.slice(),
         blockCount: lifetime.blockCount - atReset.blockCount,
         blockedMs: lifetime.blockedMs - atReset.blockedMs,
-        gc: { count: lifetime.gc.count - atReset.gc.count, totalMs: lifetime.gc.totalMs - atReset.gc.totalMs },
+        gc: gcTotals === null || atReset.gc === null ? null : { count: gcTotals.count - atReset.gc.count, totalMs: gcTotals.totalMs - atReset.gc.totalMs },
         debuggerPauses: lifetime.debuggerPauses - atReset.debuggerPauses,
         since,
       };

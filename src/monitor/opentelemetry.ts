@@ -89,7 +89,9 @@ export function openTelemetryMetrics(monitor: LoopMonitor, meter: OtelMeter): Me
   ) {
     throw typeError(`meter must be an OpenTelemetry Meter, got ${show(meter)}`);
   }
-  const instruments = SPECS.map((s) =>
+  // GC only from a monitor that times it (monitorLoop({ gc: true })).
+  const specs = monitor.totals().gc === null ? SPECS.filter((s) => !s.name.startsWith('loopwise.gc.')) : SPECS;
+  const instruments = specs.map((s) =>
     s.kind === 'gauge'
       ? meter.createObservableGauge(s.name, { description: s.description, unit: s.unit })
       : meter.createObservableCounter(s.name, { description: s.description, unit: s.unit }),
@@ -98,7 +100,7 @@ export function openTelemetryMetrics(monitor: LoopMonitor, meter: OtelMeter): Me
   const callback = (result: OtelBatchResult): void => {
     const w = readWindow(window);
     const t = readTotals(monitor);
-    const values = [w.mean, w.max, w.p50, w.p90, w.p99, w.utilization, t.blocks, t.blockedSeconds, t.gcSeconds, t.gcCount];
+    const values = [w.mean, w.max, w.p50, w.p90, w.p99, w.utilization, t.blocks, t.blockedSeconds, t.gc?.seconds ?? 0, t.gc?.count ?? 0];
     for (let i = 0; i < instruments.length; i++) result.observe(instruments[i]!, values[i]!);
   };
   meter.addBatchObservableCallback(callback, instruments);
@@ -109,5 +111,5 @@ export function openTelemetryMetrics(monitor: LoopMonitor, meter: OtelMeter): Me
     meter.removeBatchObservableCallback(callback, instruments);
     window.close();
   };
-  return { names: SPECS.map((s) => s.name), unregister, [Symbol.dispose]: unregister };
+  return { names: specs.map((s) => s.name), unregister, [Symbol.dispose]: unregister };
 }

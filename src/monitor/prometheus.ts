@@ -107,9 +107,14 @@ export function prometheusMetrics(monitor: LoopMonitor, opts: PrometheusOptions)
   const counters: { name: string; help: string; value: (x: TotalsReading) => number }[] = [
     { name: n('eventloop_blocks_total'), help: 'Blocks of the event loop longer than the monitor threshold.', value: (x) => x.blocks },
     { name: n('eventloop_blocked_seconds_total'), help: 'Total time the event loop was blocked, in seconds.', value: (x) => x.blockedSeconds },
-    { name: n('gc_duration_seconds_total'), help: 'Total time spent in garbage collection, in seconds.', value: (x) => x.gcSeconds },
-    { name: n('gc_collections_total'), help: 'Garbage collections.', value: (x) => x.gcCount },
   ];
+  // GC only from a monitor that times it (monitorLoop({ gc: true })); else prom-client's nodejs_gc_duration_seconds.
+  if (monitor.totals().gc !== null) {
+    counters.push(
+      { name: n('gc_duration_seconds_total'), help: 'Total time spent in garbage collection, in seconds.', value: (x) => x.gc?.seconds ?? 0 },
+      { name: n('gc_collections_total'), help: 'Garbage collections.', value: (x) => x.gc?.count ?? 0 },
+    );
+  }
   let gaugeMetrics: PromMetric[] = [];
   try {
     gauges.forEach((g, i) => {

@@ -67,8 +67,8 @@ export interface LoopSnapshot {
   blockCount: number;
   /** Total ms blocked since `since`. */
   blockedMs: number;
-  /** Garbage collection since `since`. */
-  gc: { count: number; totalMs: number };
+  /** Garbage collection since `since`; null unless the monitor was started with `gc: true`. */
+  gc: { count: number; totalMs: number } | null;
   /** Stalls seen while a debugger was attached or had paused the program: never counted as blocks. */
   debuggerPauses: number;
   /** Start of the window, ms since the epoch. */
@@ -81,8 +81,8 @@ export interface LoopTotals {
   blockCount: number;
   /** Total ms blocked. */
   blockedMs: number;
-  /** Garbage collection. */
-  gc: { count: number; totalMs: number };
+  /** Garbage collection; null unless the monitor was started with `gc: true`. */
+  gc: { count: number; totalMs: number } | null;
   /** Stalls seen while a debugger was attached or had paused the program. */
   debuggerPauses: number;
   /** When the monitor started, ms since the epoch. */
@@ -108,6 +108,16 @@ export interface MonitorOptions {
   captureStacks?: boolean;
   /** Called on the main thread after each block (it runs once the loop is free again). */
   onBlock?: (block: BlockEvent) => void;
+  /**
+   * Time every garbage collection (default false): a PerformanceObserver on
+   * `gc` entries, as prom-client's default metrics do. Off by default because
+   * it is not free: measured here, it slowed a promise-heavy workload (about
+   * 1 400 scavenges/s) by 10–30 % — with a GC observer V8 runs a third as many
+   * scavenges at twice the total cost — and an HTTP server by about 1 %
+   * (BENCHMARKS.md, "Targets of issue 4"). `loopwise doctor` takes GC time from
+   * its CPU profile instead.
+   */
+  gc?: boolean;
   /** Most debugger pauses per block (1..100, default 10). */
   maxSamples?: number;
   /** Blocks kept for `snapshot()` (default 100). */

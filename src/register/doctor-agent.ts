@@ -52,7 +52,8 @@ export function startDoctorAgent(dir: string, thresholdMs: number, timelineMs: n
     profiler = null; // no inspector in this build of Node: blocks keep their pause stacks
   }
 
-  const monitor = startMonitor({ blockThresholdMs: thresholdMs, maxBlocks: 0 }, { reportFile: ndjson, timelineMs });
+  // GC time comes from the profile; without one, the monitor times each collection.
+  const monitor = startMonitor({ blockThresholdMs: thresholdMs, maxBlocks: 0, gc: profiler === null }, { reportFile: ndjson, timelineMs });
 
   let lastError: string | undefined;
   process.on('uncaughtExceptionMonitor', (err) => {

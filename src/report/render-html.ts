@@ -121,7 +121,7 @@ ${startupHtml}</section>`;
 }
 
 function footerHtml(report: DoctorReport): string {
-  const gc = `${plural(report.gc.count, 'GC')}, ${formatMs(report.gc.totalMs)}`;
+  const gc = `GC ${formatMs(report.gc.totalMs)}${report.gc.count === undefined ? '' : ` in ${plural(report.gc.count, 'collection')}`}${report.gc.source === 'profile' ? ' (from the CPU profile)' : ''}`;
   return `<footer><p>${escapeHtml(report.tool.name)} ${escapeHtml(report.tool.version)} · Node ${escapeHtml(report.tool.node)} · started ${escapeHtml(report.startedAt)} · threshold ${escapeHtml(formatMs(report.thresholdMs))} · ${escapeHtml(gc)} · report.json format ${escapeHtml(report.version)}</p></footer>`;
 }
 

@@ -86,7 +86,7 @@ export interface TimelineSample {
   utilization: number;
   heapUsedMB: number;
   rssMB: number;
-  /** GC pause time inside this interval. */
+  /** GC time on the main thread inside this interval (see `DoctorReport.gc.source`). */
   gcMs: number;
   /** Running loopwise tasks. */
   tasks: number;
@@ -136,7 +136,12 @@ export interface DoctorReport {
   culprits: Culprit[];
   delay: DelayStats;
   utilization: number;
-  gc: { count: number; totalMs: number };
+  /**
+   * Garbage collection on the main threads. `source: 'profile'`: the CPU
+   * profile's `(garbage collector)` samples (10 ms sampling: an estimate,
+   * no count); `'observer'`: every collection timed (`--no-profile`).
+   */
+  gc: { totalMs: number; count?: number; source: 'profile' | 'observer' | 'mixed' };
   timeline: TimelineSample[];
   diagnosis: Diagnosis;
   maxBlockMs?: number;

@@ -148,6 +148,25 @@ test('--no-profile: no CPU profile is written, blocks are still attributed from 
   assert.ok(report.blocks.some((b) => b.attribution.startsWith('pause') && b.stack.some((f) => f.functionName === 'childWork')), JSON.stringify(report.blocks));
 });
 
+test('GC time: from the CPU profile by default, from a GC observer with --no-profile; a GC-heavy program is gc-pressure', (t) => {
+  const out = tmp(t);
+  // Threshold 250: a neighbour starving the process must not turn it into event-loop-blocked.
+  const r = doctor(['--out', join(out, 'p'), '--threshold', '250', '--', process.execPath, fixture('gc-heavy.mjs')]);
+  assert.equal(r.status, 0, r.stderr);
+  const profiled = readReport(join(out, 'p'));
+  assert.equal(profiled.gc.source, 'profile');
+  assert.equal(profiled.gc.count, undefined, 'a profile does not count collections');
+  assert.ok(profiled.gc.totalMs > 0.1 * profiled.durationMs, `GC ${profiled.gc.totalMs} of ${profiled.durationMs} ms`);
+  assert.ok(Math.abs(profiled.timeline.reduce((a, s) => a + s.gcMs, 0) - profiled.gc.totalMs) < 1, 'the timeline adds up to the total');
+  assert.equal(profiled.diagnosis.verdict, 'gc-pressure', profiled.diagnosis.detail);
+  const o = doctor(['--out', join(out, 'o'), '--threshold', '250', '--no-profile', '--', process.execPath, fixture('gc-heavy.mjs')]);
+  assert.equal(o.status, 0, o.stderr);
+  const observed = readReport(join(out, 'o'));
+  assert.equal(observed.gc.source, 'observer');
+  assert.ok(observed.gc.count! > 0 && observed.gc.totalMs > 0.1 * observed.durationMs, JSON.stringify(observed.gc));
+  assert.equal(observed.diagnosis.verdict, 'gc-pressure', observed.diagnosis.detail);
+});
+
 test('--max-block: exit 1 when a block is longer, the target\'s code otherwise', (t) => {
   const out = tmp(t);
   const over = doctor(['--out', join(out, 'a'), '--threshold', '50', '--max-block', '100', '--', process.execPath, fixture('child.mjs')]);

@@ -24,6 +24,7 @@ test('bad options throw naming the option and the value', () => {
     [{ blockThresholdMs: Number.NaN }, /opts\.blockThresholdMs.*NaN/, 'LOOPWISE_INVALID_ARG_VALUE'],
     [{ blockThresholdMs: '100' }, /opts\.blockThresholdMs.*"100"/, 'LOOPWISE_INVALID_ARG_TYPE'],
     [{ captureStacks: 'yes' }, /opts\.captureStacks must be a boolean, got "yes"/, 'LOOPWISE_INVALID_ARG_TYPE'],
+    [{ gc: 1 }, /opts\.gc must be a boolean, got 1/, 'LOOPWISE_INVALID_ARG_TYPE'],
     [{ onBlock: 42 }, /opts\.onBlock must be a function, got 42/, 'LOOPWISE_INVALID_ARG_TYPE'],
     [{ maxSamples: 0 }, /opts\.maxSamples.*0/, 'LOOPWISE_INVALID_ARG_VALUE'],
     [{ maxSamples: 101 }, /opts\.maxSamples must be <= 100, got 101/, 'LOOPWISE_INVALID_ARG_VALUE'],

@@ -25,9 +25,9 @@ function spin(ms: number): void {
  * A monitor whose blocks can be awaited. Its timer and thread are unref'd,
  * so `block()` holds a ref'd interval until the block is reported.
  */
-async function startMonitor(): Promise<{ monitor: LoopMonitor; block: () => Promise<BlockEvent> }> {
+async function startMonitor(opts: { gc?: boolean } = {}): Promise<{ monitor: LoopMonitor; block: () => Promise<BlockEvent> }> {
   const waiting: ((b: BlockEvent) => void)[] = [];
-  const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, captureStacks: false, onBlock: (b) => waiting.shift()?.(b) });
+  const monitor = monitorLoop({ blockThresholdMs: THRESHOLD, captureStacks: false, onBlock: (b) => waiting.shift()?.(b), ...opts });
   // Let the first heartbeat run (a timer due later than it fires after it).
   await delay(THRESHOLD);
   const block = async (): Promise<BlockEvent> => {
@@ -76,7 +76,7 @@ function parseExposition(text: string): Map<string, number> {
 }
 
 test('prometheus: every metric has HELP, TYPE and one value, in seconds or a ratio, next to prom-client defaults', async () => {
-  const { monitor } = await startMonitor();
+  const { monitor } = await startMonitor({ gc: true });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const exp = prometheusMetrics(monitor, { registry });
@@ -141,7 +141,7 @@ test('prometheus: a real block increments the counters; the lag gauges cover one
 
 test('prometheus: a prefix; unregister removes exactly ours, idempotent; a name taken throws and leaves nothing half-registered', async () => {
   const before = activeResources();
-  const { monitor } = await startMonitor();
+  const { monitor } = await startMonitor({ gc: true });
   const registry = new Registry();
   const a = prometheusMetrics(monitor, { registry, prefix: 'app_' });
   assert.ok(a.names.every((n) => n.startsWith('app_eventloop_') || n.startsWith('app_gc_')));
@@ -175,6 +175,41 @@ test('prometheus: bad arguments throw naming the argument and the value', async 
   invalid(() => prometheusMetrics(monitor, { registry, prefix: 'my-app_' }), /opts\.prefix .*"my-app_"/, 'LOOPWISE_INVALID_ARG_VALUE', RangeError);
   assert.equal(registry.getMetricsAsArray().length, 0);
   await stopMonitor(monitor);
+});
+
+test('prometheus and opentelemetry: GC metrics only from a monitor that times GC, and they move with a collection', async () => {
+  const gcNames = ['loopwise_gc_duration_seconds_total', 'loopwise_gc_collections_total'];
+  const plain = await startMonitor();
+  assert.equal(plain.monitor.totals().gc, null);
+  assert.equal(plain.monitor.snapshot().gc, null);
+  const r1 = new Registry();
+  const e1 = prometheusMetrics(plain.monitor, { registry: r1 });
+  assert.deepEqual(e1.names, PROM.map(([n]) => n).filter((n) => !gcNames.includes(n)));
+  assert.doesNotMatch(await r1.metrics(), /loopwise_gc_/);
+  const { provider, reader } = otelSetup();
+  const o1 = openTelemetryMetrics(plain.monitor, provider.getMeter('plain'));
+  assert.ok(!o1.names.some((n) => n.startsWith('loopwise.gc.')), o1.names.join());
+  assert.ok(!(await collect(reader)).has('loopwise.gc.time'));
+  e1.unregister();
+  o1.unregister();
+  await provider.shutdown();
+  await stopMonitor(plain.monitor);
+
+  const timed = await startMonitor({ gc: true });
+  const r2 = new Registry();
+  const e2 = prometheusMetrics(timed.monitor, { registry: r2 });
+  const gcBefore = parseExposition(await r2.metrics()).get('loopwise_gc_collections_total')!;
+  const force = (globalThis as { gc?: () => void }).gc;
+  assert.ok(force, 'the tests run with --expose-gc');
+  force();
+  // The observer's entries arrive on a later turn.
+  for (let i = 0; i < 50 && timed.monitor.totals().gc!.count === gcBefore; i++) await delay(10);
+  const after = parseExposition(await r2.metrics());
+  assert.ok(after.get('loopwise_gc_collections_total')! > gcBefore, `collections ${gcBefore} -> ${after.get('loopwise_gc_collections_total')}`);
+  assert.ok(after.get('loopwise_gc_duration_seconds_total')! > 0);
+  assert.equal(after.get('loopwise_gc_collections_total'), timed.monitor.totals().gc!.count);
+  e2.unregister();
+  await stopMonitor(timed.monitor);
 });
 
 // ---- OpenTelemetry ------------------------------------------------------
@@ -217,7 +252,7 @@ function value(metrics: Map<string, MetricData>, name: string): number {
 
 test('opentelemetry: observable gauges and monotonic counters with units and descriptions, exported', async () => {
   const before = activeResources();
-  const { monitor } = await startMonitor();
+  const { monitor } = await startMonitor({ gc: true });
   const { provider, reader, exporter } = otelSetup();
   const exp = openTelemetryMetrics(monitor, provider.getMeter('loopwise-test'));
   assert.deepEqual(exp.names, OTEL.map(([n]) => n));

@@ -48,8 +48,7 @@ function preciseLine(f: ReportFrame, pause: ReportFrame[]): ReportFrame {
   return p === undefined ? f : { ...f, line: p.line, column: p.column };
 }
 
-function blocksOf(p: RawProcess, t0: bigint): ReportBlock[] {
-  const index = p.profile === null ? null : new ProfileIndex(p.profile);
+function blocksOf(p: RawProcess, t0: bigint, index: ProfileIndex | null): ReportBlock[] {
   return p.blocks.map((b) => {
     const out: ReportBlock = {
       pid: p.pid,
@@ -232,7 +231,7 @@ function diagnose(blocks: ReportBlock[], culprits: Culprit[], samples: RawSample
   const running = blocks.filter((b) => b.phase === 'running');
   const blockedMs = running.reduce((a, b) => a + b.durationMs, 0);
   const worst = running.reduce((a, b) => Math.max(a, b.durationMs), 0);
-  const gcMs = samples.reduce((a, s) => a + s.gcMs, 0);
+  const gcMs = samples.reduce((a, s) => a + (s.gcMs ?? 0), 0);
   const util = mean(samples.map((s) => s.utilization));
   const pending = mean(samples.map((s) => s.pending));
   const startup = blocks.length - running.length;
@@ -279,8 +278,24 @@ function diagnose(blocks: ReportBlock[], culprits: Culprit[], samples: RawSample
 
 export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
   const t0 = run.t0Ns;
-  const blocks = processes.flatMap((p) => blocksOf(p, t0)).sort((a, b) => a.startedAt - b.startedAt);
+  const indexes = new Map(processes.map((p) => [p, p.profile === null ? null : new ProfileIndex(p.profile)]));
+  const blocks = processes.flatMap((p) => blocksOf(p, t0, indexes.get(p)!)).sort((a, b) => a.startedAt - b.startedAt);
   const culprits = culpritsOf(blocks);
+  // GC time: from the CPU profile where there is one (the process then does
+  // not time each collection: that slows GC-heavy code), else the process's own.
+  const sources = new Set<'profile' | 'observer'>();
+  for (const p of processes) {
+    const index = indexes.get(p)!;
+    let from = p.startNs;
+    for (const s of p.samples) {
+      if (index !== null) {
+        s.gcMs = index.gcMs(Number(from / 1000n), Number(s.hr / 1000n));
+        s.gcCount = null;
+        sources.add('profile');
+      } else if (s.gcMs !== null) sources.add('observer');
+      from = s.hr;
+    }
+  }
   const samples = processes.flatMap((p) => p.samples);
   const timeline: TimelineSample[] = processes.flatMap((p) =>
     p.samples.map((s) => ({
@@ -290,7 +305,7 @@ export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
       utilization: s.utilization,
       heapUsedMB: s.heapUsedMB,
       rssMB: s.rssMB,
-      gcMs: s.gcMs,
+      gcMs: s.gcMs ?? 0,
       tasks: s.tasks,
     })),
   );
@@ -328,7 +343,11 @@ export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
     culprits,
     delay: delayOf(samples),
     utilization: mean(samples.map((s) => s.utilization)),
-    gc: { count: samples.reduce((a, s) => a + s.gcCount, 0), totalMs: samples.reduce((a, s) => a + s.gcMs, 0) },
+    gc: {
+      totalMs: samples.reduce((a, s) => a + (s.gcMs ?? 0), 0),
+      ...(samples.length > 0 && samples.every((s) => s.gcCount !== null) ? { count: samples.reduce((a, s) => a + s.gcCount!, 0) } : {}),
+      source: sources.size === 2 ? 'mixed' : sources.has('observer') ? 'observer' : 'profile',
+    },
     timeline,
     diagnosis: diagnose(blocks, culprits, samples, durationMs, run.thresholdMs),
   };

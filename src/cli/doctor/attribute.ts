@@ -74,6 +74,7 @@ export class ProfileIndex {
   readonly #byId = new Map<number, CpuProfileNode>();
   readonly #parent = new Map<number, number>();
   readonly #times: Float64Array;
+  readonly #deltas: number[];
   readonly #samples: number[];
 
   constructor(profile: CpuProfile) {
@@ -82,12 +83,32 @@ export class ProfileIndex {
       for (const c of n.children ?? []) this.#parent.set(c, n.id);
     }
     this.#samples = profile.samples;
+    this.#deltas = profile.timeDeltas;
     this.#times = new Float64Array(profile.samples.length);
     let t = profile.startTime;
     for (let i = 0; i < profile.samples.length; i++) {
       t += profile.timeDeltas[i] ?? 0;
       this.#times[i] = t;
     }
+  }
+
+  /**
+   * ms of garbage collection in (fromUs, toUs]: the samples that landed in
+   * `(garbage collector)`, each weighing the time since the sample before it.
+   */
+  gcMs(fromUs: number, toUs: number): number {
+    let lo = 0;
+    let hi = this.#times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#times[mid]! <= fromUs) lo = mid + 1;
+      else hi = mid;
+    }
+    let us = 0;
+    for (let i = lo; i < this.#times.length && this.#times[i]! <= toUs; i++) {
+      if (this.#byId.get(this.#samples[i]!)?.callFrame.functionName === '(garbage collector)') us += this.#deltas[i]!;
+    }
+    return us / 1000;
   }
 
   /** Leaf-to-root frames of a node, without the `(root)` node. */

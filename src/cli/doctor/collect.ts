@@ -36,8 +36,9 @@ export interface RawSample {
   utilization: number;
   heapUsedMB: number;
   rssMB: number;
-  gcMs: number;
-  gcCount: number;
+  /** null when the process did not time GC itself (its CPU profile does). */
+  gcMs: number | null;
+  gcCount: number | null;
   tasks: number;
   pending: number;
 }
@@ -122,8 +123,8 @@ export function readProcess(dir: string, file: string): RawProcess | null {
           utilization: num(l.utilization),
           heapUsedMB: num(l.heapUsedMB),
           rssMB: num(l.rssMB),
-          gcMs: num(l.gcMs),
-          gcCount: num(l.gcCount),
+          gcMs: typeof l.gcMs === 'number' ? num(l.gcMs) : null,
+          gcCount: typeof l.gcCount === 'number' ? num(l.gcCount) : null,
           tasks: num(l.tasks),
           pending: num(l.pending),
         });
