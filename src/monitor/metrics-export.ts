@@ -30,6 +30,8 @@ export interface WindowReading {
 export interface TotalsReading {
   blocks: number;
   blockedSeconds: number;
+  starved: number;
+  starvedSeconds: number;
   /** null when the monitor does not time GC (`monitorLoop({ gc: true })` does). */
   gc: { seconds: number; count: number } | null;
 }
@@ -49,5 +51,11 @@ export function readWindow(window: LoopWindow): WindowReading {
 
 export function readTotals(monitor: LoopMonitor): TotalsReading {
   const t = monitor.totals();
-  return { blocks: t.blockCount, blockedSeconds: t.blockedMs / 1000, gc: t.gc === null ? null : { seconds: t.gc.totalMs / 1000, count: t.gc.count } };
+  return {
+    blocks: t.blockCount,
+    blockedSeconds: t.blockedMs / 1000,
+    starved: t.starved.count,
+    starvedSeconds: t.starved.totalMs / 1000,
+    gc: t.gc === null ? null : { seconds: t.gc.totalMs / 1000, count: t.gc.count },
+  };
 }

@@ -15,13 +15,31 @@
  * PromiseHook-based detector (cost on every await, and the stack it gets is
  * the one that scheduled the slow callback, not the one that blocks).
  */
+import { readFileSync } from 'node:fs';
 import { url as inspectorUrl } from 'node:inspector';
 import { createHistogram, performance, PerformanceObserver, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { allTasks, configure, currentTask } from '../index.js';
 import { checkCount, checkFunction, checkMs, checkOptions, rangeError, show, typeError } from '../internal/validate.js';
 import type { BlockEvent, DelayStats, LoopMonitor, LoopSnapshot, LoopTotals, LoopWindow, MonitorOptions } from './types.js';
-import { BEAT, claim, DISCONNECTED, INSPECTOR, SLOTS, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock } from './watchdog/layout.js';
+import {
+  BEAT,
+  claim,
+  DISCONNECTED,
+  INSPECTOR,
+  isStarved,
+  parseSchedstat,
+  SCHED_AT,
+  SCHED_CPU,
+  SCHED_WAIT,
+  SLOTS,
+  STARTED,
+  type FromWatchdog,
+  type SchedReading,
+  type ToWatchdog,
+  type WatchdogConfig,
+  type WireBlock,
+} from './watchdog/layout.js';
 
 const NS_PER_MS = 1_000_000;
 /** Global key of the function the watchdog evaluates in a paused frame to name the running task. */
@@ -131,8 +149,15 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
   let blocks: BlockEvent[] = [];
   // One set of counters, never reset; snapshot() and the doctor's timeline
   // report the difference from a copy taken when their window began.
-  const lifetime: LoopTotals = { blockCount: 0, blockedMs: 0, gc: o.gc ? { count: 0, totalMs: 0 } : null, debuggerPauses: 0, since: epoch0 };
-  const copyTotals = (): LoopTotals => ({ ...lifetime, gc: lifetime.gc === null ? null : { ...lifetime.gc } });
+  const lifetime: LoopTotals = {
+    blockCount: 0,
+    blockedMs: 0,
+    gc: o.gc ? { count: 0, totalMs: 0 } : null,
+    debuggerPauses: 0,
+    starved: { count: 0, totalMs: 0 },
+    since: epoch0,
+  };
+  const copyTotals = (): LoopTotals => ({ ...lifetime, gc: lifetime.gc === null ? null : { ...lifetime.gc }, starved: { ...lifetime.starved } });
   let atReset = copyTotals();
   // Opt-in (see MonitorOptions.gc): a GC observer changes how V8 scavenges.
   const gcTotals = lifetime.gc;
@@ -181,6 +206,11 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       lifetime.debuggerPauses++;
       return;
     }
+    if (msg.type === 'starved') {
+      lifetime.starved.count++;
+      lifetime.starved.totalMs += msg.durationMs;
+      return;
+    }
     if (msg.type !== 'block') return;
     const b = toBlockEvent(msg.block, toEpoch);
     lifetime.blockCount++;
@@ -200,6 +230,20 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       return;
     }
     const startNs = from + intervalNs / 2n;
+    // The watchdog's last reading of this thread's scheduler counters, if it
+    // is recent (taken up to one threshold before the stall: the time before
+    // the stall, when the loop ran, only makes "starved" less likely):
+    // starved, or blocked?
+    const at = Atomics.load(hb, SCHED_AT);
+    const then: SchedReading = { at, cpu: Number(Atomics.load(hb, SCHED_CPU)), wait: Number(Atomics.load(hb, SCHED_WAIT)) };
+    const now = at !== 0n && at >= from - thresholdNs ? ownSched() : null;
+    if (now !== null && isStarved(then, now)) {
+      const durationMs = Number(to - startNs) / NS_PER_MS;
+      const msg: FromWatchdog = { type: 'starved', startNs: String(startNs), durationMs, cpuMs: (now.cpu - then.cpu) / NS_PER_MS, waitMs: (now.wait - then.wait) / NS_PER_MS };
+      post({ type: 'record', line: JSON.stringify(msg) });
+      onMessage(msg);
+      return;
+    }
     const block: WireBlock = {
       startNs: String(startNs),
       endNs: String(to),
@@ -282,6 +326,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
         blockedMs: lifetime.blockedMs - atReset.blockedMs,
         gc: gcTotals === null || atReset.gc === null ? null : { count: gcTotals.count - atReset.gc.count, totalMs: gcTotals.totalMs - atReset.gc.totalMs },
         debuggerPauses: lifetime.debuggerPauses - atReset.debuggerPauses,
+        starved: { count: lifetime.starved.count - atReset.starved.count, totalMs: lifetime.starved.totalMs - atReset.starved.totalMs },
         since,
       };
     },
@@ -318,6 +363,15 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     ready,
     closed,
   };
+}
+
+/** This thread's scheduler counters (Linux), or null. */
+function ownSched(): SchedReading | null {
+  try {
+    return parseSchedstat(readFileSync('/proc/thread-self/schedstat', 'latin1'), process.hrtime.bigint());
+  } catch {
+    return null;
+  }
 }
 
 // Handles that are there whether or not the program waits on I/O.

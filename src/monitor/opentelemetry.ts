@@ -57,6 +57,8 @@ const SPECS: Spec[] = [
   { name: 'loopwise.eventloop.utilization', kind: 'gauge', unit: '1', description: 'Event-loop utilisation (0..1) since the last collection.' },
   { name: 'loopwise.eventloop.blocks', kind: 'counter', unit: '{block}', description: 'Blocks of the event loop longer than the monitor threshold.' },
   { name: 'loopwise.eventloop.blocked.time', kind: 'counter', unit: 's', description: 'Total time the event loop was blocked.' },
+  { name: 'loopwise.eventloop.starved', kind: 'counter', unit: '{stall}', description: 'Stalls of the event loop past the threshold while the machine gave the process no CPU (not blocks).' },
+  { name: 'loopwise.eventloop.starved.time', kind: 'counter', unit: 's', description: 'Total time of those stalls.' },
   { name: 'loopwise.gc.time', kind: 'counter', unit: 's', description: 'Total time spent in garbage collection.' },
   { name: 'loopwise.gc.collections', kind: 'counter', unit: '{collection}', description: 'Garbage collections.' },
 ];
@@ -100,7 +102,7 @@ export function openTelemetryMetrics(monitor: LoopMonitor, meter: OtelMeter): Me
   const callback = (result: OtelBatchResult): void => {
     const w = readWindow(window);
     const t = readTotals(monitor);
-    const values = [w.mean, w.max, w.p50, w.p90, w.p99, w.utilization, t.blocks, t.blockedSeconds, t.gc?.seconds ?? 0, t.gc?.count ?? 0];
+    const values = [w.mean, w.max, w.p50, w.p90, w.p99, w.utilization, t.blocks, t.blockedSeconds, t.starved, t.starvedSeconds, t.gc?.seconds ?? 0, t.gc?.count ?? 0];
     for (let i = 0; i < instruments.length; i++) result.observe(instruments[i]!, values[i]!);
   };
   meter.addBatchObservableCallback(callback, instruments);

@@ -107,6 +107,8 @@ export function prometheusMetrics(monitor: LoopMonitor, opts: PrometheusOptions)
   const counters: { name: string; help: string; value: (x: TotalsReading) => number }[] = [
     { name: n('eventloop_blocks_total'), help: 'Blocks of the event loop longer than the monitor threshold.', value: (x) => x.blocks },
     { name: n('eventloop_blocked_seconds_total'), help: 'Total time the event loop was blocked, in seconds.', value: (x) => x.blockedSeconds },
+    { name: n('eventloop_starved_total'), help: 'Stalls of the event loop past the threshold while the machine gave the process no CPU (not blocks).', value: (x) => x.starved },
+    { name: n('eventloop_starved_seconds_total'), help: 'Total time of those stalls, in seconds.', value: (x) => x.starvedSeconds },
   ];
   // GC only from a monitor that times it (monitorLoop({ gc: true })); else prom-client's nodejs_gc_duration_seconds.
   if (monitor.totals().gc !== null) {

@@ -71,6 +71,8 @@ export interface LoopSnapshot {
   gc: { count: number; totalMs: number } | null;
   /** Stalls seen while a debugger was attached or had paused the program: never counted as blocks. */
   debuggerPauses: number;
+  /** Stalls past the threshold while the machine starved the process (see LoopTotals.starved): never counted as blocks. */
+  starved: { count: number; totalMs: number };
   /** Start of the window, ms since the epoch. */
   since: number;
 }
@@ -85,6 +87,14 @@ export interface LoopTotals {
   gc: { count: number; totalMs: number } | null;
   /** Stalls seen while a debugger was attached or had paused the program. */
   debuggerPauses: number;
+  /**
+   * Stalls past the threshold during which the main thread was runnable but
+   * got no CPU (Linux: its schedstat showed it waiting on a run queue at least
+   * half the time and running under a quarter): an overloaded machine or
+   * container CPU limit, not the program's code. No stack is taken; the delay
+   * figures still include them. Always zero where /proc has no schedstat.
+   */
+  starved: { count: number; totalMs: number };
   /** When the monitor started, ms since the epoch. */
   since: number;
 }

@@ -59,6 +59,8 @@ const PROM: [name: string, type: 'gauge' | 'counter'][] = [
   ['loopwise_eventloop_utilization_ratio', 'gauge'],
   ['loopwise_eventloop_blocks_total', 'counter'],
   ['loopwise_eventloop_blocked_seconds_total', 'counter'],
+  ['loopwise_eventloop_starved_total', 'counter'],
+  ['loopwise_eventloop_starved_seconds_total', 'counter'],
   ['loopwise_gc_duration_seconds_total', 'counter'],
   ['loopwise_gc_collections_total', 'counter'],
 ];
@@ -223,6 +225,8 @@ const OTEL: [name: string, kind: 'gauge' | 'counter', unit: string][] = [
   ['loopwise.eventloop.utilization', 'gauge', '1'],
   ['loopwise.eventloop.blocks', 'counter', '{block}'],
   ['loopwise.eventloop.blocked.time', 'counter', 's'],
+  ['loopwise.eventloop.starved', 'counter', '{stall}'],
+  ['loopwise.eventloop.starved.time', 'counter', 's'],
   ['loopwise.gc.time', 'counter', 's'],
   ['loopwise.gc.collections', 'counter', '{collection}'],
 ];

@@ -21,7 +21,61 @@ export const STARTED = 2;
 export const CLAIM = 3;
 /** hrtime (ns) of the watchdog's last disconnect from the main thread's inspector (see stop()). */
 export const DISCONNECTED = 4;
-export const SLOTS = 5;
+/**
+ * The main thread's scheduler counters as the watchdog last read them
+ * (Linux /proc schedstat): when (hrtime ns; 0n: never), ns on a CPU, ns
+ * runnable but waiting for one. The main thread compares its own against
+ * them when it finds a block nobody watched.
+ */
+export const SCHED_AT = 5;
+export const SCHED_CPU = 6;
+export const SCHED_WAIT = 7;
+export const SLOTS = 8;
+
+/** A thread's scheduler counters at one moment (ns). */
+export interface SchedReading {
+  at: bigint;
+  cpu: number;
+  wait: number;
+}
+
+/** Parses a /proc/.../schedstat line: "<ns on cpu> <ns waiting on a run queue> <timeslices>". */
+export function parseSchedstat(text: string, at: bigint): SchedReading | null {
+  const [cpu, wait] = text.split(' ').map(Number);
+  return cpu === undefined || wait === undefined || !Number.isFinite(cpu) || !Number.isFinite(wait) ? null : { at, cpu, wait };
+}
+
+/** The state letter of a /proc/.../stat line ("R" runnable, "S" sleeping, "D" in I/O...), or null. */
+export function parseStatState(text: string): string | null {
+  const i = text.lastIndexOf(')');
+  return i < 0 ? null : (text[i + 2] ?? null);
+}
+
+/**
+ * Is the thread being starved right now? The kernel adds a wait to schedstat
+ * only when the thread gets a CPU back, so while it waits the counters stand
+ * still, as they do for a thread asleep in a system call; the thread's state
+ * tells them apart: runnable ("R") but under a quarter of the window on a CPU.
+ */
+export function isStarvedNow(from: SchedReading, now: SchedReading, state: string | null): boolean {
+  const span = Number(now.at - from.at);
+  return state === 'R' && span > 0 && now.cpu - from.cpu < span / 4;
+}
+
+/**
+ * Was the thread starved of CPU between two readings (the second taken after
+ * it ran again, so its waits are counted), rather than running
+ * code that does not yield? Starved: runnable but waiting for a CPU at least
+ * half of the time, and on one less than a quarter of it. A loop that got a
+ * quarter of the window on a CPU without turning ran code that long (a
+ * block, slowed by the machine); a thread that neither ran nor waited slept
+ * in a system call (execSync, a slow disk): a block too.
+ */
+export function isStarved(from: SchedReading, to: SchedReading): boolean {
+  const span = Number(to.at - from.at);
+  if (span <= 0) return false;
+  return to.wait - from.wait >= span / 2 && to.cpu - from.cpu < span / 4;
+}
 
 /** Takes charge of the stale period that began at `beat`; false if someone already did. */
 export function claim(hb: BigInt64Array, beat: bigint): boolean {
@@ -76,6 +130,8 @@ export type ToWatchdog = { type: 'stop' } | { type: 'record'; line: string };
 export type FromWatchdog =
   | { type: 'block'; block: WireBlock }
   | { type: 'debugger-pause'; startNs: string; durationMs: number }
+  /** A stall while the main thread was runnable but got no CPU: the machine, not the program. */
+  | { type: 'starved'; startNs: string; durationMs: number; cpuMs: number; waitMs: number }
   | { type: 'ready' }
   | { type: 'stopped' };
 

@@ -19,13 +19,39 @@
  * - A debugger of the user's (inspector open, or a pause we did not ask for)
  *   is never resumed by us: the capture is skipped and the episode reported
  *   as a debugger pause, not as a block.
+ * - A machine that starves the process (the main thread runnable but not
+ *   given a CPU: Linux schedstat says so) stalls the loop with no code to
+ *   blame: such a stall is not paused (the stack would be whatever ran last,
+ *   and Debugger.enable would cost the starved thread more) and is reported
+ *   as `starved`, not as a block — unless the thread gets a CPU and still
+ *   does not turn the loop, which is a block, then captured.
  *
  * This file runs in the worker only and imports nothing of the main thread's.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BEAT, claim, DISCONNECTED, INSPECTOR, isModuleLoading, STARTED, type FromWatchdog, type ToWatchdog, type WatchdogConfig, type WireBlock, type WireFrame } from './layout.js';
+import {
+  BEAT,
+  claim,
+  DISCONNECTED,
+  INSPECTOR,
+  isModuleLoading,
+  isStarved,
+  isStarvedNow,
+  parseSchedstat,
+  parseStatState,
+  SCHED_AT,
+  SCHED_CPU,
+  SCHED_WAIT,
+  STARTED,
+  type FromWatchdog,
+  type SchedReading,
+  type ToWatchdog,
+  type WatchdogConfig,
+  type WireBlock,
+  type WireFrame,
+} from './layout.js';
 
 const cfg = workerData as WatchdogConfig;
 const hb = new BigInt64Array(cfg.sab);
@@ -44,6 +70,39 @@ let busy = false;
 /** The heartbeat when we last disconnected from the main thread, or null. */
 let disconnectedAt: bigint | null = null;
 let timer: NodeJS.Timeout | undefined;
+
+// The main thread's scheduler counters (its tid is the pid), read through
+// one open descriptor (~4 µs a read); null where /proc has no schedstat.
+let schedFd: number | null = null;
+let statFd: number | null = null;
+try {
+  schedFd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  statFd = openSync(`/proc/self/task/${process.pid}/stat`, 'r');
+} catch {
+  if (schedFd !== null) closeSync(schedFd);
+  schedFd = statFd = null;
+}
+const schedBuf = Buffer.alloc(128);
+const statBuf = Buffer.alloc(1024);
+function readState(): string | null {
+  if (statFd === null) return null;
+  try {
+    return parseStatState(statBuf.toString('latin1', 0, readSync(statFd, statBuf, 0, statBuf.length, 0)));
+  } catch {
+    return null;
+  }
+}
+function readSched(): SchedReading | null {
+  if (schedFd === null) return null;
+  try {
+    const n = readSync(schedFd, schedBuf, 0, schedBuf.length, 0);
+    return parseSchedstat(schedBuf.toString('latin1', 0, n), process.hrtime.bigint());
+  } catch {
+    return null;
+  }
+}
+/** The reading at the last arm(): taken while the current beat was fresh. */
+let lastSched: SchedReading | null = null;
 
 function nowNs(): bigint {
   return process.hrtime.bigint();
@@ -83,6 +142,13 @@ async function waitBeat(beat: bigint, ms: number): Promise<void> {
 function arm(): void {
   if (stopping) return;
   const beat = Atomics.load(hb, BEAT);
+  lastSched = readSched();
+  if (lastSched !== null) {
+    // For the main thread's own check of a block nobody watched (time last).
+    Atomics.store(hb, SCHED_CPU, BigInt(lastSched.cpu));
+    Atomics.store(hb, SCHED_WAIT, BigInt(lastSched.wait));
+    Atomics.store(hb, SCHED_AT, lastSched.at);
+  }
   // Wake when no beat came for `threshold`: the loop is blocked now, and the
   // stack is taken while it still is. (A stall that ends just under the
   // threshold may be sampled too; it is dropped below, not reported.)
@@ -125,11 +191,18 @@ async function onStale(beat: bigint): Promise<void> {
   // The block began after the last beat and before the next was due: take the midpoint.
   const startNs = beat + intervalNs / 2n;
   write({ type: 'block-start', startNs: String(startNs), startup });
+  const from = lastSched;
   let capture: Capture | null = null;
   let skipped: WireBlock['skipped'];
   if (debuggerOpen) skipped = 'debugger';
-  else if (!cfg.captureStacks) skipped = 'disabled';
-  else capture = await sample(beat, startNs);
+  else {
+    // Never pause a thread the machine is starving; wait until it runs (then
+    // it blocks for real and is captured) or the stall ends.
+    if (from !== null) await whileStarved(beat, from);
+    if (!cfg.captureStacks) skipped = 'disabled';
+    else if (Atomics.load(hb, BEAT) === beat && !stopping) capture = await sample(beat, startNs);
+    else skipped = 'too-short';
+  }
   while (Atomics.load(hb, BEAT) === beat && !stopping) await sleep(cfg.intervalMs);
   let endNs = Atomics.load(hb, BEAT);
   if (endNs === beat) endNs = nowNs(); // still blocked when we were told to stop
@@ -137,6 +210,19 @@ async function onStale(beat: bigint): Promise<void> {
   const durationMs = Math.max(detectedLateMs, Number(endNs - startNs) / NS_PER_MS - captureMs);
   if (durationMs < cfg.thresholdMs && !stopping) {
     write({ type: 'block-dropped', startNs: String(startNs), durationMs });
+    return;
+  }
+  const to = capture === null && !debuggerOpen && from !== null ? readSched() : null;
+  if (to !== null && isStarved(from!, to)) {
+    const msg: FromWatchdog = {
+      type: 'starved',
+      startNs: String(startNs),
+      durationMs,
+      cpuMs: (to.cpu - from!.cpu) / NS_PER_MS,
+      waitMs: (to.wait - from!.wait) / NS_PER_MS,
+    };
+    write(msg);
+    send(msg);
     return;
   }
   if (debuggerOpen || capture?.foreignPause) {
@@ -165,6 +251,16 @@ async function onStale(beat: bigint): Promise<void> {
   if (isModuleLoading(block.stack)) block.startup = true;
   write({ type: 'block', ...block });
   send({ type: 'block', block });
+}
+
+/** Returns once the main thread is no longer starved (since `from`), or the stall ended. */
+async function whileStarved(beat: bigint, from: SchedReading): Promise<void> {
+  for (;;) {
+    const now = readSched();
+    if (now === null || !isStarvedNow(from, now, readState())) return;
+    if (Atomics.load(hb, BEAT) !== beat || stopping) return;
+    await sleep(Math.min(10, cfg.intervalMs));
+  }
 }
 
 function frameKey(f: WireFrame): string {
@@ -350,6 +446,11 @@ async function finish(): Promise<void> {
   if (fd !== null) {
     closeSync(fd);
     fd = null;
+  }
+  if (schedFd !== null) {
+    closeSync(schedFd);
+    closeSync(statFd!);
+    schedFd = statFd = null;
   }
   send({ type: 'stopped' });
   port.close();

@@ -1,0 +1,102 @@
+/**
+ * A machine that starves the process is not a block of the program. The
+ * fixture's main thread is pinned to CPU 0 under SCHED_IDLE beside a busy
+ * process (taskset and chrt, util-linux), so it gets no CPU for ~800 ms
+ * while nothing in it blocks: the monitor must count starved stalls, take
+ * no stack and report no block. Then, back at normal priority, a JS spin and
+ * a sleeping system call (execFileSync) in the same process are blocks.
+ * Linux only (schedstat, sched_setaffinity); needs two CPUs.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/monitor/starved.mjs', import.meta.url));
+const skip = process.platform !== 'linux' ? 'Linux only' : availableParallelism() < 2 ? 'needs two CPUs' : false;
+
+interface Totals {
+  blockCount: number;
+  starved: { count: number; totalMs: number };
+}
+interface Reply {
+  pid?: number;
+  totals?: Totals;
+  blocks?: { durationMs: number; stack: string[]; skipped?: string }[];
+}
+
+function driver(child: { stdin: Writable; stdout: Readable }): { next(): Promise<Reply>; send(cmd: string): Promise<Reply> } {
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Reply> => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 20 s')), 20_000)));
+    try {
+      const r = await Promise.race([lines.next(), bound]);
+      assert.ok(!r.done, 'the fixture ended early');
+      return JSON.parse(r.value) as Reply;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    next,
+    send: async (cmd) => {
+      child.stdin.write(cmd + '\n');
+      return next();
+    },
+  };
+}
+
+const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+async function hog(ms: number): Promise<void> {
+  const h = spawn('taskset', ['-c', '0', process.execPath, '-e', `const e = Date.now() + ${ms}; while (Date.now() < e);`], { stdio: 'ignore' });
+  const [code] = (await once(h, 'exit')) as [number | null];
+  assert.equal(code, 0, 'the busy process ran');
+}
+
+for (const mode of ['the watchdog on another CPU', 'the whole process starved'] as const) {
+  test(`starvation (${mode}): counted as starved, no block, no stack; real blocks after it still are blocks`, { skip }, async () => {
+    const child = spawn(process.execPath, [FIXTURE], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    const d = driver(child);
+    try {
+      const { pid } = await d.next();
+      const p = String(pid);
+      if (mode === 'the watchdog on another CPU') {
+        run('taskset', ['-a', '-p', '-c', '1', p]); // every thread on CPU 1...
+        run('taskset', ['-p', '-c', '0', p]); // ...but the main thread on CPU 0
+        run('chrt', ['--idle', '-p', '0', p]); // main thread only
+      } else {
+        run('taskset', ['-a', '-p', '-c', '0', p]);
+        run('chrt', ['-a', '--idle', '-p', '0', p]);
+      }
+      await hog(800);
+      const starved = await d.send('totals');
+      assert.equal(starved.totals!.blockCount, 0, `no block: ${JSON.stringify(starved.blocks)}`);
+      assert.ok(starved.totals!.starved.count >= 1 && starved.totals!.starved.totalMs >= 200, JSON.stringify(starved.totals));
+
+      // Back to normal: the same process's own blocks are blocks, with their stacks.
+      run('chrt', ['-a', '--other', '-p', '0', p]);
+      run('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, p]);
+      // ('totals' between them: a block that starts while the watchdog still
+      // disconnects from the one before is reported without a stack.)
+      await d.send('spin');
+      await d.send('totals');
+      await d.send('sleep');
+      const after = await d.send('totals');
+      const stacks = after.blocks!.map((b) => b.stack.join(' < ') || `(no stack: ${b.skipped})`);
+      assert.ok(stacks.some((s) => s.includes('spinFor')), `a JS spin is a block: ${stacks.join(' | ')}`);
+      assert.ok(stacks.some((s) => s.includes('execFileSync')), `a sleeping system call is a block: ${stacks.join(' | ')}`);
+      assert.deepEqual(await d.send('stop'), { stopped: true });
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0, 'the fixture exits once its monitor stopped: nothing left alive');
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
+  });
+}
