@@ -104,6 +104,8 @@ export interface ReportProcess {
   error?: string;
   blocks: number;
   blockedMs: number;
+  /** Stalls past the threshold while the machine gave the process no CPU: not blocks, no stack. */
+  starved: { count: number; totalMs: number };
   utilization: number;
   delay: DelayStats;
 }

@@ -321,6 +321,7 @@ export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
       endedAt: msSince(t0, p.endNs),
       blocks: mine.length,
       blockedMs: mine.reduce((a, b) => a + b.durationMs, 0),
+      starved: { ...p.starved },
       utilization: mean(p.samples.map((s) => s.utilization)),
       delay: delayOf(p.samples),
     };
@@ -351,6 +352,12 @@ export function analyze(processes: RawProcess[], run: RunInfo): DoctorReport {
     timeline,
     diagnosis: diagnose(blocks, culprits, samples, durationMs, run.thresholdMs),
   };
+  const starved = procs.reduce((a, p) => ({ count: a.count + p.starved.count, totalMs: a.totalMs + p.starved.totalMs }), { count: 0, totalMs: 0 });
+  if (starved.count > 0) {
+    report.diagnosis.detail +=
+      ` The machine also starved the process${procs.length > 1 ? 'es' : ''} of CPU ${starved.count} time${starved.count === 1 ? '' : 's'} ` +
+      `(${Math.round(starved.totalMs)} ms of stalls, runnable but not running): not the program's code, so not counted as blocks.`;
+  }
   if (run.maxBlockMs !== undefined) {
     const max = run.maxBlockMs;
     report.maxBlockMs = max;

@@ -54,6 +54,8 @@ export interface RawProcess {
   samples: RawSample[];
   blocks: RawBlock[];
   debuggerPauses: number;
+  /** Stalls while the machine gave the process no CPU (not blocks). */
+  starved: { count: number; totalMs: number };
   profile: CpuProfile | null;
 }
 
@@ -103,6 +105,7 @@ export function readProcess(dir: string, file: string): RawProcess | null {
     samples: [],
     blocks: [],
     debuggerPauses: 0,
+    starved: { count: 0, totalMs: 0 },
     profile: null,
   };
   const open = new Map<string, boolean>();
@@ -166,6 +169,12 @@ export function readProcess(dir: string, file: string): RawProcess | null {
       case 'debugger-pause':
         p.debuggerPauses++;
         open.delete(str(l.startNs));
+        break;
+      case 'starved':
+        p.starved.count++;
+        p.starved.totalMs += num(l.durationMs);
+        open.delete(str(l.startNs));
+        pending.delete(str(l.startNs));
         break;
       case 'exit': {
         seen(big(l.hr, p.endNs));

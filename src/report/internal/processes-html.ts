@@ -25,11 +25,18 @@ function processHtml(p: ReportProcess): string {
 <dt>parent</dt><dd>${escapeHtml(formatCount(p.ppid))}</dd>
 <dt>ran</dt><dd>${escapeHtml(formatAt(p.startedAt))} to ${escapeHtml(formatAt(p.endedAt))}</dd>
 <dt>ended</dt><dd>${escapeHtml(exitText(p))}</dd>${error}
-<dt>blocks</dt><dd>${escapeHtml(formatCount(p.blocks))}, ${escapeHtml(formatMs(p.blockedMs))} blocked</dd>
+<dt>blocks</dt><dd>${escapeHtml(formatCount(p.blocks))}, ${escapeHtml(formatMs(p.blockedMs))} blocked</dd>${starvedText(p)}
 <dt>utilisation</dt><dd>${escapeHtml(formatPercent(p.utilization))}</dd>
 <dt>delay</dt><dd>p50 ${escapeHtml(formatMs(p.delay?.p50))} · p99 ${escapeHtml(formatMs(p.delay?.p99))} · max ${escapeHtml(formatMs(p.delay?.max))}</dd>
 </dl>
 </article>`;
+}
+
+/** Stalls the machine caused (older reports have no `starved`). */
+function starvedText(p: ReportProcess): string {
+  const s = p.starved;
+  if (s === undefined || s.count === 0) return '';
+  return `\n<dt>starved of CPU</dt><dd>${escapeHtml(formatCount(s.count))} stalls, ${escapeHtml(formatMs(s.totalMs))} (not blocks)</dd>`;
 }
 
 /** The processes section, or nothing when the run had a single process. */
