@@ -31,7 +31,7 @@ const get = (): Promise<void> =>
       .end();
   });
 
-const total = Number(process.env.LW_BENCH_REQUESTS ?? 2_000);
+const total = Number(process.env.LW_BENCH_REQUESTS ?? 6_000);
 let next = 0;
 const t0 = performance.now();
 await Promise.all(

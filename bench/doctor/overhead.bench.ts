@@ -24,7 +24,7 @@ const DOCTOR = fileURLToPath(new URL('../../../dist/cli/bin.js', import.meta.url
 const CLINIC = fileURLToPath(new URL('../../../node_modules/clinic/bin.js', import.meta.url));
 const TARGETS = { cpu: fileURLToPath(new URL('./_cpu-target.js', import.meta.url)), io: fileURLToPath(new URL('./_io-target.js', import.meta.url)) };
 
-type Tool = 'plain' | 'loopwise' | 'clinic';
+type Tool = 'plain' | 'loopwise' | 'loopwise-noprofile' | 'cpuprof' | 'clinic';
 
 /** One run of a target under a tool: the target's own ms, the command's ms, the doctor's time to report. */
 function once(tool: Tool, target: string): { self: number; cmd: number; report?: number } {
@@ -32,12 +32,17 @@ function once(tool: Tool, target: string): { self: number; cmd: number; report?:
   try {
     const outFile = join(dir, 'self.json');
     const node = [process.execPath, target];
+    const doctor = (extra: string[]): string[] => [process.execPath, DOCTOR, 'doctor', ...extra, '--out', join(dir, 'doctor'), '--', ...node];
     const argv =
       tool === 'plain'
         ? node
         : tool === 'loopwise'
-          ? [process.execPath, DOCTOR, 'doctor', '--out', join(dir, 'doctor'), '--', ...node]
-          : [process.execPath, CLINIC, 'doctor', '--no-open', '--dest', join(dir, 'clinic'), '--', ...node];
+          ? doctor([])
+          : tool === 'loopwise-noprofile'
+            ? doctor(['--no-profile'])
+            : tool === 'cpuprof'
+              ? [process.execPath, '--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${join(dir, 'prof')}`, target]
+              : [process.execPath, CLINIC, 'doctor', '--no-open', '--dest', join(dir, 'clinic'), '--', ...node];
     const t0 = process.hrtime.bigint();
     const r = spawnSync(argv[0]!, argv.slice(1), {
       cwd: dir,
@@ -48,7 +53,7 @@ function once(tool: Tool, target: string): { self: number; cmd: number; report?:
     const cmd = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0 || !existsSync(outFile)) throw new Error(`${tool} exited ${r.status} ${r.signal ?? ''}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     const self = (JSON.parse(readFileSync(outFile, 'utf8')) as { ms: number }).ms;
-    if (tool !== 'loopwise') return { self, cmd };
+    if (!tool.startsWith('loopwise')) return { self, cmd };
     const { durationMs } = JSON.parse(readFileSync(join(dir, 'doctor', 'report.json'), 'utf8')) as { durationMs: number };
     return { self, cmd, report: cmd - durationMs };
   } finally {
@@ -56,38 +61,75 @@ function once(tool: Tool, target: string): { self: number; cmd: number; report?:
   }
 }
 
-function variant(tool: Tool, desc: string): Variant {
+/**
+ * Pairs: the target plainly and under the tool, one right after the other
+ * (ABBA), so a machine that changes speed between processes changes both
+ * halves alike; the figure is the median of tool / plain over the pairs.
+ */
+function variant(tool: Exclude<Tool, 'plain'>, desc: string): Variant {
   return {
     loopwise: false,
     desc,
     custom: async ({ quick }) => {
       const out: Record<string, number> = {};
+      const pairs = quick ? 1 : tool === 'clinic' ? 2 : Number(process.env.LW_BENCH_PAIRS ?? 4);
       for (const [name, target] of Object.entries(TARGETS)) {
-        const runs = Array.from({ length: quick ? 1 : Number(process.env.LW_BENCH_REPS ?? 3) }, () => once(tool, target));
-        out[name] = median(runs.map((x) => x.self));
-        out[`${name}Cmd`] = median(runs.map((x) => x.cmd));
-        if (tool === 'loopwise') out[`${name}Report`] = median(runs.map((x) => x.report!));
+        const ratio: number[] = [];
+        const plain: number[] = [];
+        const under: { self: number; cmd: number; report?: number }[] = [];
+        for (let p = 0; p < pairs; p++) {
+          const first = p % 2 === 0 ? once('plain', target) : once(tool, target);
+          const second = p % 2 === 0 ? once(tool, target) : once('plain', target);
+          const [a, b] = p % 2 === 0 ? [first, second] : [second, first];
+          plain.push(a.self);
+          under.push(b);
+          ratio.push(b.self / a.self);
+        }
+        out[name] = median(ratio);
+        out[`${name}Plain`] = median(plain);
+        out[`${name}Ms`] = median(under.map((x) => x.self));
+        out[`${name}Cmd`] = median(under.map((x) => x.cmd));
+        if (tool.startsWith('loopwise')) out[`${name}Report`] = median(under.map((x) => x.report!));
       }
       return out;
     },
   };
 }
 
-// clinic doctor takes 30-60 s per run on a loaded 2-core machine (its analysis), so LW_BENCH_REPS=1 may be needed.
-const note = `A figure is the median over the runner's processes of each process's median of ${process.env.LW_BENCH_REPS ?? 3} run(s) of the target (no warm-up run).`;
+const note = 'A figure is the median over the runner\'s processes of each process\'s median over pairs (4 per target; 2 for clinic, whose analysis takes 30–60 s a run).';
+const TOOLS = ['loopwise', 'loopwise-noprofile', 'cpuprof', 'clinic'] as const;
 
 await runScenario({
   name: 'doctor',
-  title: 'loopwise doctor: overhead on the target, vs clinic doctor (issue 5)',
+  title: 'loopwise doctor: overhead on the target, vs clinic doctor and the V8 CPU profiler alone (issue 5)',
   variants: {
-    plain: variant('plain', '`node target.js`'),
     loopwise: variant('loopwise', '`loopwise doctor --out <tmp> -- node target.js` (default threshold 100 ms, CPU profile on)'),
+    'loopwise-noprofile': variant('loopwise-noprofile', '`loopwise doctor --no-profile …` (monitor only; GC timed by an observer)'),
+    cpuprof: variant('cpuprof', '`node --cpu-prof --cpu-prof-interval=10000 target.js`: V8\'s CPU profiler alone at the doctor\'s rate, no loopwise (the floor of any profile-based tool)'),
     clinic: variant('clinic', '`clinic doctor --no-open --dest <tmp> -- node target.js` with NO_INSIGHT=1'),
   },
   tables: [
-    { title: 'CPU-bound target (120 chunks of a few ms, a loop turn between): its own wall time', unit: 'ms', rows: ['plain:cpu', 'loopwise:cpu', 'clinic:cpu'], baselines: ['plain:cpu'], note },
-    { title: 'I/O-bound target (2 000 HTTP requests on 127.0.0.1, 8 at a time, a file read each): its own wall time', unit: 'ms', rows: ['plain:io', 'loopwise:io', 'clinic:io'], baselines: ['plain:io'], note },
-    { title: 'Whole command, start to report written', unit: 'ms', rows: ['plain:cpuCmd', 'loopwise:cpuCmd', 'clinic:cpuCmd', 'plain:ioCmd', 'loopwise:ioCmd', 'clinic:ioCmd'], baselines: ['plain:cpuCmd', 'plain:ioCmd'] },
-    { title: 'loopwise doctor: time to report (command less the target\'s run in report.json)', unit: 'ms', rows: ['loopwise:cpuReport', 'loopwise:ioReport'], baselines: [] },
+    {
+      title: 'CPU-bound target (1 000 chunks of ~2 ms, a loop turn between; ~2 s): its own wall time under the tool / plain, in pairs',
+      unit: '×',
+      rows: TOOLS.map((t) => `${t}:cpu`),
+      baselines: [],
+      note,
+    },
+    {
+      title: 'I/O-bound target (6 000 HTTP requests on 127.0.0.1, 8 at a time, a file read each; ~3 s): its own wall time under the tool / plain, in pairs',
+      unit: '×',
+      rows: TOOLS.map((t) => `${t}:io`),
+      baselines: [],
+      note,
+    },
+    {
+      title: 'The same in ms: plain (from the loopwise pairs) and under each tool',
+      unit: 'ms',
+      rows: ['loopwise:cpuPlain', ...TOOLS.map((t) => `${t}:cpuMs`), 'loopwise:ioPlain', ...TOOLS.map((t) => `${t}:ioMs`)],
+      baselines: [],
+    },
+    { title: 'Whole command, start to report written', unit: 'ms', rows: [...TOOLS.map((t) => `${t}:cpuCmd`), ...TOOLS.map((t) => `${t}:ioCmd`)], baselines: [] },
+    { title: "loopwise doctor: time to report (command less the target's run in report.json)", unit: 'ms', rows: ['loopwise:cpuReport', 'loopwise:ioReport'], baselines: [] },
   ],
 });
