@@ -4,7 +4,7 @@
  * each answered after a small file read. Writes its own wall time (ms) to
  * $LW_BENCH_OUT.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request, createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ const get = (): Promise<void> =>
 const total = Number(process.env.LW_BENCH_REQUESTS ?? 6_000);
 let next = 0;
 const t0 = performance.now();
+const c0 = cpuNow();
 await Promise.all(
   Array.from({ length: 8 }, async () => {
     while (next++ < total) await get();
@@ -42,4 +43,20 @@ await Promise.all(
 const ms = performance.now() - t0;
 server.close();
 rmSync(dir, { recursive: true, force: true });
-if (process.env.LW_BENCH_OUT) writeFileSync(process.env.LW_BENCH_OUT, JSON.stringify({ ms }));
+if (process.env.LW_BENCH_OUT) writeFileSync(process.env.LW_BENCH_OUT, JSON.stringify({ ms, ...cpuSince(c0) }));
+
+/** The main thread's CPU ns (Linux schedstat) and the process's CPU µs (every thread). */
+function cpuNow(): { main: number; proc: number } {
+  let main = Number.NaN;
+  try {
+    main = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    // not Linux
+  }
+  const u = process.cpuUsage();
+  return { main, proc: u.user + u.system };
+}
+function cpuSince(c0: { main: number; proc: number }): { mainCpuMs: number; procCpuMs: number } {
+  const c = cpuNow();
+  return { mainCpuMs: (c.main - c0.main) / 1e6, procCpuMs: (c.proc - c0.proc) / 1e3 };
+}

@@ -27,7 +27,15 @@ const TARGETS = { cpu: fileURLToPath(new URL('./_cpu-target.js', import.meta.url
 type Tool = 'plain' | 'loopwise' | 'loopwise-noprofile' | 'cpuprof' | 'clinic';
 
 /** One run of a target under a tool: the target's own ms, the command's ms, the doctor's time to report. */
-function once(tool: Tool, target: string): { self: number; cmd: number; report?: number } {
+interface Run {
+  self: number;
+  main: number;
+  proc: number;
+  cmd: number;
+  report?: number;
+}
+
+function once(tool: Tool, target: string): Run {
   const dir = mkdtempSync(join(tmpdir(), 'loopwise-bench-doctor-'));
   try {
     const outFile = join(dir, 'self.json');
@@ -52,10 +60,11 @@ function once(tool: Tool, target: string): { self: number; cmd: number; report?:
     });
     const cmd = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0 || !existsSync(outFile)) throw new Error(`${tool} exited ${r.status} ${r.signal ?? ''}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
-    const self = (JSON.parse(readFileSync(outFile, 'utf8')) as { ms: number }).ms;
-    if (!tool.startsWith('loopwise')) return { self, cmd };
+    const r0 = JSON.parse(readFileSync(outFile, 'utf8')) as { ms: number; mainCpuMs: number; procCpuMs: number };
+    const run: Run = { self: r0.ms, main: r0.mainCpuMs, proc: r0.procCpuMs, cmd };
+    if (!tool.startsWith('loopwise')) return run;
     const { durationMs } = JSON.parse(readFileSync(join(dir, 'doctor', 'report.json'), 'utf8')) as { durationMs: number };
-    return { self, cmd, report: cmd - durationMs };
+    return { ...run, report: cmd - durationMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -75,8 +84,10 @@ function variant(tool: Exclude<Tool, 'plain'>, desc: string): Variant {
       const pairs = quick ? 1 : tool === 'clinic' ? 2 : Number(process.env.LW_BENCH_PAIRS ?? 4);
       for (const [name, target] of Object.entries(TARGETS)) {
         const ratio: number[] = [];
+        const mainRatio: number[] = [];
+        const procRatio: number[] = [];
         const plain: number[] = [];
-        const under: { self: number; cmd: number; report?: number }[] = [];
+        const under: Run[] = [];
         for (let p = 0; p < pairs; p++) {
           const first = p % 2 === 0 ? once('plain', target) : once(tool, target);
           const second = p % 2 === 0 ? once(tool, target) : once('plain', target);
@@ -84,8 +95,12 @@ function variant(tool: Exclude<Tool, 'plain'>, desc: string): Variant {
           plain.push(a.self);
           under.push(b);
           ratio.push(b.self / a.self);
+          mainRatio.push(b.main / a.main);
+          procRatio.push(b.proc / a.proc);
         }
         out[name] = median(ratio);
+        out[`${name}MainCpu`] = median(mainRatio);
+        out[`${name}ProcCpu`] = median(procRatio);
         out[`${name}Plain`] = median(plain);
         out[`${name}Ms`] = median(under.map((x) => x.self));
         out[`${name}Cmd`] = median(under.map((x) => x.cmd));
@@ -122,6 +137,18 @@ await runScenario({
       rows: TOOLS.map((t) => `${t}:io`),
       baselines: [],
       note,
+    },
+    {
+      title: "CPU time of the target's main thread under the tool / plain, in pairs (/proc/thread-self/schedstat: what the program's own thread paid; steadier than wall time on a shared machine)",
+      unit: '×',
+      rows: [...TOOLS.map((t) => `${t}:cpuMainCpu`), ...TOOLS.map((t) => `${t}:ioMainCpu`)],
+      baselines: [],
+    },
+    {
+      title: "CPU time of the whole target process (every thread: the watchdog, V8's profiler thread, GC helpers) under the tool / plain, in pairs",
+      unit: '×',
+      rows: [...TOOLS.map((t) => `${t}:cpuProcCpu`), ...TOOLS.map((t) => `${t}:ioProcCpu`)],
+      baselines: [],
     },
     {
       title: 'The same in ms: plain (from the loopwise pairs) and under each tool',

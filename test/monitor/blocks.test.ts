@@ -17,6 +17,7 @@ import { assertNoTasks } from '../helpers/leaks.js';
 const FIXTURE = new URL('../../../test/fixtures/monitor/blockers.mjs', import.meta.url);
 const blockers = (await import(FIXTURE.href)) as {
   spinFor(ms: number): number;
+  spinOnPerformance(ms: number): number;
   decodeBody(text: string): number;
   checkHandle(handle: string): boolean;
   deriveKey(iterations: number): Buffer;
@@ -135,6 +136,19 @@ test('a block inside a named task names the task', async () => {
   });
   assert.equal(b.task, 'resize-images');
   assertTop(b, 'spinFor', 'spin-line');
+  assertNoTasks();
+});
+
+test('the task is named from every sample, also one that lands in a frame of Node\'s own (performance.now())', async () => {
+  // One sample per block: it alone must carry the task's name.
+  for (let i = 0; i < 3; i++) {
+    const { b } = await catchBlock(() => {
+      void spawn(async () => blockers.spinOnPerformance(200), { name: 'poll-clock' });
+    }, { maxSamples: 1 });
+    assert.equal(b.samples, 1);
+    assert.equal(b.task, 'poll-clock', `sample at ${b.stack.map((f) => f.functionName).join(' < ')}`);
+    assert.ok(b.stack.some((f) => f.functionName === 'spinOnPerformance'), b.stack.map((f) => f.functionName).join(' < '));
+  }
   assertNoTasks();
 });
 

@@ -16,6 +16,31 @@ import type { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+const layout = (await import(new URL('../../../dist/monitor/watchdog/layout.js', import.meta.url).href)) as typeof import('../../dist/monitor/watchdog/layout.js');
+
+test('the rules: starved needs waiting on a run queue and little CPU; sleeping or running is a block', () => {
+  const { isStarved, isStarvedNow, parseSchedstat, parseStatState } = layout;
+  const ms = 1_000_000;
+  const r = (atMs: number, cpuMs: number, waitMs: number) => ({ at: BigInt(atMs * ms), cpu: cpuMs * ms, wait: waitMs * ms });
+  assert.deepEqual(parseSchedstat('118778955 20393567 39\n', 5n), { at: 5n, cpu: 118778955, wait: 20393567 });
+  assert.equal(parseSchedstat('garbage', 5n), null);
+  // A comm with spaces and parentheses: the state follows the last ')'.
+  assert.equal(parseStatState('4242 (node (x) y) R 1 2 3'), 'R');
+  assert.equal(parseStatState('4242 (node) S 1 2 3'), 'S');
+  assert.equal(parseStatState(''), null);
+  const from = r(0, 1_000, 50);
+  assert.equal(isStarved(from, r(200, 1_010, 200)), true, 'waited 150 of 200 ms, ran 10');
+  assert.equal(isStarved(from, r(200, 1_060, 150)), false, 'ran 60 of 200 ms: a block slowed by the machine');
+  assert.equal(isStarved(from, r(200, 1_001, 60)), false, 'neither ran nor waited: asleep in a system call');
+  assert.equal(isStarved(from, r(200, 1_190, 50)), false, 'ran all along: a block');
+  assert.equal(isStarved(from, from), false, 'an empty window');
+  // While it waits, the kernel has not added the wait yet: the state decides.
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'R'), true);
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'S'), false, 'asleep: a block');
+  assert.equal(isStarvedNow(from, r(100, 1_080, 50), 'R'), false, 'running: a block');
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), null), false, 'no /proc: never starved');
+});
+
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/monitor/starved.mjs', import.meta.url));
 const skip = process.platform !== 'linux' ? 'Linux only' : availableParallelism() < 2 ? 'needs two CPUs' : false;
 

@@ -370,7 +370,15 @@ async function sample(beat: bigint, startNs: bigint): Promise<Capture> {
       // The evaluate and the resume are sent together: the paused thread
       // answers both in one go, so it does not wait on this thread being
       // scheduled twice (on a busy machine, each wait can take 100 ms).
-      const top = ev.callFrames[0];
+      // The task hook is a global: any frame can call it, but an evaluation
+      // in some of Node's own frames fails (seen on Node 24 in the lazy
+      // `get performance` accessor), so use the innermost frame of the
+      // program's own code when there is one.
+      const own = ev.callFrames.find((f) => {
+        const url = f.url || scripts.get(f.location.scriptId) || '';
+        return url !== '' && !url.startsWith('node:');
+      });
+      const top = own ?? ev.callFrames[0];
       const naming =
         top === undefined
           ? Promise.resolve(undefined)
