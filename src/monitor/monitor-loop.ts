@@ -237,7 +237,7 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
     const at = Atomics.load(hb, SCHED_AT);
     const then: SchedReading = { at, cpu: Number(Atomics.load(hb, SCHED_CPU)), wait: Number(Atomics.load(hb, SCHED_WAIT)) };
     const now = at !== 0n && at >= from - thresholdNs ? ownSched() : null;
-    if (now !== null && isStarved(then, now)) {
+    if (now !== null && isStarved(then, now, (thresholdMs * NS_PER_MS) / 2)) {
       const durationMs = Number(to - startNs) / NS_PER_MS;
       const msg: FromWatchdog = { type: 'starved', startNs: String(startNs), durationMs, cpuMs: (now.cpu - then.cpu) / NS_PER_MS, waitMs: (now.wait - then.wait) / NS_PER_MS };
       post({ type: 'record', line: JSON.stringify(msg) });

@@ -90,7 +90,8 @@ export interface LoopTotals {
   /**
    * Stalls past the threshold during which the main thread was runnable but
    * got no CPU (Linux: its schedstat showed it waiting on a run queue at least
-   * half the time and running under a quarter): an overloaded machine or
+   * half the time, and running under a quarter of it and under half the
+   * threshold in all): an overloaded machine or
    * container CPU limit, not the program's code. No stack is taken; the delay
    * figures still include them. Always zero where /proc has no schedstat.
    */

@@ -61,6 +61,9 @@ const PROM: [name: string, type: 'gauge' | 'counter'][] = [
   ['loopwise_eventloop_blocked_seconds_total', 'counter'],
   ['loopwise_eventloop_starved_total', 'counter'],
   ['loopwise_eventloop_starved_seconds_total', 'counter'],
+];
+/** What a monitor started with `gc: true` adds. */
+const PROM_GC: [name: string, type: 'gauge' | 'counter'][] = [
   ['loopwise_gc_duration_seconds_total', 'counter'],
   ['loopwise_gc_collections_total', 'counter'],
 ];
@@ -82,10 +85,10 @@ test('prometheus: every metric has HELP, TYPE and one value, in seconds or a rat
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const exp = prometheusMetrics(monitor, { registry });
-  assert.deepEqual(exp.names, PROM.map(([n]) => n));
+  assert.deepEqual(exp.names, [...PROM, ...PROM_GC].map(([n]) => n));
   const text = await registry.metrics();
   const values = parseExposition(text);
-  for (const [name, type] of PROM) {
+  for (const [name, type] of [...PROM, ...PROM_GC]) {
     assert.match(text, new RegExp(`^# HELP ${name} \\S.+$`, 'm'), name);
     assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), name);
     const v = values.get(name);
@@ -143,7 +146,7 @@ test('prometheus: a real block increments the counters; the lag gauges cover one
 
 test('prometheus: a prefix; unregister removes exactly ours, idempotent; a name taken throws and leaves nothing half-registered', async () => {
   const before = activeResources();
-  const { monitor } = await startMonitor({ gc: true });
+  const { monitor } = await startMonitor();
   const registry = new Registry();
   const a = prometheusMetrics(monitor, { registry, prefix: 'app_' });
   assert.ok(a.names.every((n) => n.startsWith('app_eventloop_') || n.startsWith('app_gc_')));
@@ -180,13 +183,14 @@ test('prometheus: bad arguments throw naming the argument and the value', async 
 });
 
 test('prometheus and opentelemetry: GC metrics only from a monitor that times GC, and they move with a collection', async () => {
-  const gcNames = ['loopwise_gc_duration_seconds_total', 'loopwise_gc_collections_total'];
+  const before = activeResources();
+  const gcNames = PROM_GC.map(([n]) => n);
   const plain = await startMonitor();
   assert.equal(plain.monitor.totals().gc, null);
   assert.equal(plain.monitor.snapshot().gc, null);
   const r1 = new Registry();
   const e1 = prometheusMetrics(plain.monitor, { registry: r1 });
-  assert.deepEqual(e1.names, PROM.map(([n]) => n).filter((n) => !gcNames.includes(n)));
+  assert.deepEqual(e1.names, PROM.map(([n]) => n));
   assert.doesNotMatch(await r1.metrics(), /loopwise_gc_/);
   const { provider, reader } = otelSetup();
   const o1 = openTelemetryMetrics(plain.monitor, provider.getMeter('plain'));
@@ -210,8 +214,17 @@ test('prometheus and opentelemetry: GC metrics only from a monitor that times GC
   assert.ok(after.get('loopwise_gc_collections_total')! > gcBefore, `collections ${gcBefore} -> ${after.get('loopwise_gc_collections_total')}`);
   assert.ok(after.get('loopwise_gc_duration_seconds_total')! > 0);
   assert.equal(after.get('loopwise_gc_collections_total'), timed.monitor.totals().gc!.count);
+  assert.deepEqual(e2.names, [...PROM, ...PROM_GC].map(([n]) => n));
+  const { provider: p2 } = otelSetup();
+  const o2 = openTelemetryMetrics(timed.monitor, p2.getMeter('timed'));
+  assert.deepEqual(o2.names, [...OTEL, ...OTEL_GC].map(([n]) => n));
+  o2.unregister();
+  await p2.shutdown();
   e2.unregister();
   await stopMonitor(timed.monitor);
+  // The GC observer delivers its last entries on an immediate: let it run, then nothing is left.
+  await new Promise<void>((r) => setImmediate(r));
+  assertNoNewTimers(before);
 });
 
 // ---- OpenTelemetry ------------------------------------------------------
@@ -227,6 +240,8 @@ const OTEL: [name: string, kind: 'gauge' | 'counter', unit: string][] = [
   ['loopwise.eventloop.blocked.time', 'counter', 's'],
   ['loopwise.eventloop.starved', 'counter', '{stall}'],
   ['loopwise.eventloop.starved.time', 'counter', 's'],
+];
+const OTEL_GC: [name: string, kind: 'gauge' | 'counter', unit: string][] = [
   ['loopwise.gc.time', 'counter', 's'],
   ['loopwise.gc.collections', 'counter', '{collection}'],
 ];
@@ -256,7 +271,7 @@ function value(metrics: Map<string, MetricData>, name: string): number {
 
 test('opentelemetry: observable gauges and monotonic counters with units and descriptions, exported', async () => {
   const before = activeResources();
-  const { monitor } = await startMonitor({ gc: true });
+  const { monitor } = await startMonitor();
   const { provider, reader, exporter } = otelSetup();
   const exp = openTelemetryMetrics(monitor, provider.getMeter('loopwise-test'));
   assert.deepEqual(exp.names, OTEL.map(([n]) => n));

@@ -29,16 +29,19 @@ test('the rules: starved needs waiting on a run queue and little CPU; sleeping o
   assert.equal(parseStatState('4242 (node) S 1 2 3'), 'S');
   assert.equal(parseStatState(''), null);
   const from = r(0, 1_000, 50);
-  assert.equal(isStarved(from, r(200, 1_010, 200)), true, 'waited 150 of 200 ms, ran 10');
-  assert.equal(isStarved(from, r(200, 1_060, 150)), false, 'ran 60 of 200 ms: a block slowed by the machine');
-  assert.equal(isStarved(from, r(200, 1_001, 60)), false, 'neither ran nor waited: asleep in a system call');
-  assert.equal(isStarved(from, r(200, 1_190, 50)), false, 'ran all along: a block');
-  assert.equal(isStarved(from, from), false, 'an empty window');
+  const max = 50 * ms; // half a 100 ms threshold
+  assert.equal(isStarved(from, r(200, 1_010, 200), max), true, 'waited 150 of 200 ms, ran 10');
+  assert.equal(isStarved(from, r(200, 1_060, 150), max), false, 'ran 60 of 200 ms: a block slowed by the machine');
+  assert.equal(isStarved(from, r(200, 1_001, 60), max), false, 'neither ran nor waited: asleep in a system call');
+  assert.equal(isStarved(from, r(200, 1_190, 50), max), false, 'ran all along: a block');
+  assert.equal(isStarved(from, r(1_000, 1_150, 900), max), false, 'ran 150 ms in a 1 s stall: a block, however slowly it ran');
+  assert.equal(isStarved(from, from, max), false, 'an empty window');
   // While it waits, the kernel has not added the wait yet: the state decides.
-  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'R'), true);
-  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'S'), false, 'asleep: a block');
-  assert.equal(isStarvedNow(from, r(100, 1_080, 50), 'R'), false, 'running: a block');
-  assert.equal(isStarvedNow(from, r(100, 1_000, 50), null), false, 'no /proc: never starved');
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'R', max), true);
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), 'S', max), false, 'asleep: a block');
+  assert.equal(isStarvedNow(from, r(100, 1_080, 50), 'R', max), false, 'running: a block');
+  assert.equal(isStarvedNow(from, r(1_000, 1_060, 50), 'R', max), false, 'ran 60 ms already: a block');
+  assert.equal(isStarvedNow(from, r(100, 1_000, 50), null, max), false, 'no /proc: never starved');
 });
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/monitor/starved.mjs', import.meta.url));

@@ -55,11 +55,13 @@ export function parseStatState(text: string): string | null {
  * Is the thread being starved right now? The kernel adds a wait to schedstat
  * only when the thread gets a CPU back, so while it waits the counters stand
  * still, as they do for a thread asleep in a system call; the thread's state
- * tells them apart: runnable ("R") but under a quarter of the window on a CPU.
+ * tells them apart: runnable ("R") but under a quarter of the window on a CPU
+ * (and under `maxCpuNs` in all: see isStarved).
  */
-export function isStarvedNow(from: SchedReading, now: SchedReading, state: string | null): boolean {
+export function isStarvedNow(from: SchedReading, now: SchedReading, state: string | null, maxCpuNs: number): boolean {
   const span = Number(now.at - from.at);
-  return state === 'R' && span > 0 && now.cpu - from.cpu < span / 4;
+  const cpu = now.cpu - from.cpu;
+  return state === 'R' && span > 0 && cpu < span / 4 && cpu < maxCpuNs;
 }
 
 /**
@@ -69,12 +71,15 @@ export function isStarvedNow(from: SchedReading, now: SchedReading, state: strin
  * half of the time, and on one less than a quarter of it. A loop that got a
  * quarter of the window on a CPU without turning ran code that long (a
  * block, slowed by the machine); a thread that neither ran nor waited slept
- * in a system call (execSync, a slow disk): a block too.
+ * in a system call (execSync, a slow disk): a block too. And a thread that
+ * ran `maxCpuNs` (half the threshold) on a CPU without turning the loop ran
+ * blocking code, however slowly an overloaded machine let it.
  */
-export function isStarved(from: SchedReading, to: SchedReading): boolean {
+export function isStarved(from: SchedReading, to: SchedReading, maxCpuNs: number): boolean {
   const span = Number(to.at - from.at);
   if (span <= 0) return false;
-  return to.wait - from.wait >= span / 2 && to.cpu - from.cpu < span / 4;
+  const cpu = to.cpu - from.cpu;
+  return to.wait - from.wait >= span / 2 && cpu < span / 4 && cpu < maxCpuNs;
 }
 
 /** Takes charge of the stale period that began at `beat`; false if someone already did. */

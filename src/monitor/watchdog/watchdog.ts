@@ -59,6 +59,8 @@ const port = parentPort!;
 const NS_PER_MS = 1_000_000;
 const intervalNs = BigInt(Math.round(cfg.intervalMs * NS_PER_MS));
 const thresholdNs = BigInt(Math.round(cfg.thresholdMs * NS_PER_MS));
+// A stall in which the main thread ran this long on a CPU is a block, starved or not.
+const MAX_STARVED_CPU_NS = (cfg.thresholdMs * NS_PER_MS) / 2;
 // A first pause (or a no-op round trip) slower than this means the main
 // thread was inside a native call that V8 cannot interrupt.
 const NATIVE_LATENCY_MS = Math.max(50, cfg.thresholdMs / 2);
@@ -213,7 +215,7 @@ async function onStale(beat: bigint): Promise<void> {
     return;
   }
   const to = capture === null && !debuggerOpen && from !== null ? readSched() : null;
-  if (to !== null && isStarved(from!, to)) {
+  if (to !== null && isStarved(from!, to, MAX_STARVED_CPU_NS)) {
     const msg: FromWatchdog = {
       type: 'starved',
       startNs: String(startNs),
@@ -257,7 +259,7 @@ async function onStale(beat: bigint): Promise<void> {
 async function whileStarved(beat: bigint, from: SchedReading): Promise<void> {
   for (;;) {
     const now = readSched();
-    if (now === null || !isStarvedNow(from, now, readState())) return;
+    if (now === null || !isStarvedNow(from, now, readState(), MAX_STARVED_CPU_NS)) return;
     if (Atomics.load(hb, BEAT) !== beat || stopping) return;
     await sleep(Math.min(10, cfg.intervalMs));
   }
