@@ -230,13 +230,13 @@ export function startMonitor(opts: MonitorOptions, doctor: DoctorHooks | null): 
       return;
     }
     const startNs = from + intervalNs / 2n;
-    // The watchdog's last reading of this thread's scheduler counters, if it
-    // is recent (taken up to one threshold before the stall: the time before
-    // the stall, when the loop ran, only makes "starved" less likely):
-    // starved, or blocked?
+    // Starved, or blocked? Against the watchdog's last reading of this
+    // thread's scheduler counters, however old (a starved watchdog reads
+    // seldom): the time before the stall, when the loop ran normally, only
+    // makes "starved" less likely (more CPU, no wait).
     const at = Atomics.load(hb, SCHED_AT);
     const then: SchedReading = { at, cpu: Number(Atomics.load(hb, SCHED_CPU)), wait: Number(Atomics.load(hb, SCHED_WAIT)) };
-    const now = at !== 0n && at >= from - thresholdNs ? ownSched() : null;
+    const now = at !== 0n && at <= to ? ownSched() : null;
     if (now !== null && isStarved(then, now, (thresholdMs * NS_PER_MS) / 2)) {
       const durationMs = Number(to - startNs) / NS_PER_MS;
       const msg: FromWatchdog = { type: 'starved', startNs: String(startNs), durationMs, cpuMs: (now.cpu - then.cpu) / NS_PER_MS, waitMs: (now.wait - then.wait) / NS_PER_MS };
