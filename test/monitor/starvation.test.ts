@@ -105,8 +105,19 @@ for (const mode of ['the watchdog on another CPU', 'the whole process starved'] 
       }
       await hog(800);
       const starved = await d.send('totals');
-      assert.equal(starved.totals!.blockCount, 0, `no block: ${JSON.stringify(starved.blocks)}`);
-      assert.ok(starved.totals!.starved.count >= 1 && starved.totals!.starved.totalMs >= 200, JSON.stringify(starved.totals));
+      // Never a capture of the starved thread: no block with a stack. A block
+      // without one (skipped: 'missed') can still appear when the watchdog
+      // thread was starved too (by the other tests on its CPU, or all of the
+      // process in the second mode) and the main thread's own check, against
+      // the watchdog's last reading, could not tell.
+      const captured = starved.blocks!.filter((b) => b.skipped !== 'missed' || b.stack.length > 0);
+      assert.deepEqual(captured, [], 'no stack taken on a starved thread');
+      const missed = starved.blocks!.length;
+      if (mode === 'the watchdog on another CPU') {
+        assert.ok(starved.totals!.starved.count >= 1 && starved.totals!.starved.totalMs >= 200, JSON.stringify(starved.totals));
+      } else {
+        assert.ok(starved.totals!.starved.count + missed >= 1, JSON.stringify(starved));
+      }
 
       // Back to normal: the same process's own blocks are blocks, with their stacks.
       run('chrt', ['-a', '--other', '-p', '0', p]);
