@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -45,7 +46,21 @@ test('the rules: starved needs waiting on a run queue and little CPU; sleeping o
 });
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/monitor/starved.mjs', import.meta.url));
-const skip = process.platform !== 'linux' ? 'Linux only' : availableParallelism() < 2 ? 'needs two CPUs' : false;
+/** The CPUs this process may run on (Linux /proc/self/status), e.g. "0-1" or "2,5-7". */
+function allowedCpus(): number[] {
+  try {
+    const line = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+    return line.split(',').flatMap((part) => {
+      const [a, b = a] = part.split('-').map(Number);
+      return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+    });
+  } catch {
+    return [];
+  }
+}
+const CPUS = process.platform === 'linux' ? allowedCpus() : [];
+const skip = process.platform !== 'linux' ? 'Linux only' : CPUS.length < 2 || availableParallelism() < 2 ? 'needs two CPUs' : false;
+const [CPU_A, CPU_B] = CPUS.map(String);
 
 interface Totals {
   blockCount: number;
@@ -82,7 +97,7 @@ function driver(child: { stdin: Writable; stdout: Readable }): { next(): Promise
 const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
 async function hog(ms: number): Promise<void> {
-  const h = spawn('taskset', ['-c', '0', process.execPath, '-e', `const e = Date.now() + ${ms}; while (Date.now() < e);`], { stdio: 'ignore' });
+  const h = spawn('taskset', ['-c', CPU_A!, process.execPath, '-e', `const e = Date.now() + ${ms}; while (Date.now() < e);`], { stdio: 'ignore' });
   const [code] = (await once(h, 'exit')) as [number | null];
   assert.equal(code, 0, 'the busy process ran');
 }
@@ -96,11 +111,11 @@ for (const mode of ['the watchdog on another CPU', 'the whole process starved'] 
       const { pid } = await d.next();
       const p = String(pid);
       if (mode === 'the watchdog on another CPU') {
-        run('taskset', ['-a', '-p', '-c', '1', p]); // every thread on CPU 1...
-        run('taskset', ['-p', '-c', '0', p]); // ...but the main thread on CPU 0
+        run('taskset', ['-a', '-p', '-c', CPU_B!, p]); // every thread on the second CPU...
+        run('taskset', ['-p', '-c', CPU_A!, p]); // ...but the main thread on the first
         run('chrt', ['--idle', '-p', '0', p]); // main thread only
       } else {
-        run('taskset', ['-a', '-p', '-c', '0', p]);
+        run('taskset', ['-a', '-p', '-c', CPU_A!, p]);
         run('chrt', ['-a', '--idle', '-p', '0', p]);
       }
       await hog(800);
@@ -121,7 +136,7 @@ for (const mode of ['the watchdog on another CPU', 'the whole process starved'] 
 
       // Back to normal: the same process's own blocks are blocks, with their stacks.
       run('chrt', ['-a', '--other', '-p', '0', p]);
-      run('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, p]);
+      run('taskset', ['-a', '-p', '-c', CPUS.join(','), p]);
       // ('totals' between them: a block that starts while the watchdog still
       // disconnects from the one before is reported without a stack.)
       await d.send('spin');
