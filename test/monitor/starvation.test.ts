@@ -1,6 +1,6 @@
 /**
  * A machine that starves the process is not a block of the program. The
- * fixture's main thread is pinned to CPU 0 under SCHED_IDLE beside a busy
+ * fixture's main thread is pinned to one CPU under SCHED_IDLE beside a busy
  * process (taskset and chrt, util-linux), so it gets no CPU for ~800 ms
  * while nothing in it blocks: the monitor must count starved stalls, take
  * no stack and report no block. Then, back at normal priority, a JS spin and
