@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Culprit, DelayStats, Diagnosis, DoctorReport, ReportBlock, ReportFrame, ReportProcess, TimelineSample } from '../../report/types.js';
 import { isModuleLoading } from '../../monitor/watchdog/layout.js';
-import { isOwnCode, ProfileIndex } from './attribute.js';
+import { isOwnCode, ProfileIndex, type Attribution } from './attribute.js';
 import type { RawProcess, RawSample } from './collect.js';
 
 export interface RunInfo {
@@ -60,7 +60,8 @@ function blocksOf(p: RawProcess, t0: bigint, index: ProfileIndex | null): Report
       samples: b.samples,
     };
     if (b.task !== undefined) out.task = b.task;
-    const fromProfile = index?.attribute(Number(b.startNs / 1000n), Number(b.endNs / 1000n)) ?? null;
+    const attributed = index?.attribute(Number(b.startNs / 1000n), Number(b.endNs / 1000n)) ?? null;
+    const fromProfile = attributed === null ? null : foldCallSites(attributed);
     if (fromProfile !== null) {
       out.stack = fromProfile.stack.map((f) => preciseLine(f, b.stack));
       out.culprit = preciseLine(fromProfile.culprit, b.stack);
@@ -80,6 +81,38 @@ function blocksOf(p: RawProcess, t0: bigint, index: ProfileIndex | null): Report
     }
     return out;
   });
+}
+
+const sameFunction = (a: ReportFrame, b: ReportFrame): boolean => a.functionName === b.functionName && a.url === b.url;
+
+/**
+ * V8 charges optimised code that it inlined to the function it was inlined
+ * into: a handler whose only line is `renderReport(400_000)` shows self
+ * samples on that line beside its real child, and would come out as a
+ * second culprit. A share whose hottest line calls, by name, another share's
+ * function that it is the caller of (in that share's stack) is that
+ * function's time: fold it in. Native calls (`JSON.parse` in `decodeBody`)
+ * are not folded: no share of the program's own is called on their line.
+ */
+function foldCallSites(a: Attribution): Attribution {
+  if (a.shares.length < 2) return a;
+  const shares = a.shares.map((s) => ({ ...s }));
+  for (const caller of [...shares]) {
+    const code = sourceLine(caller.culprit.url, caller.culprit.line);
+    if (code === '') continue;
+    const callee = shares.find((s) => {
+      if (s === caller || !code.includes(`${s.culprit.functionName}(`)) return false;
+      const at = s.stack.findIndex((f) => sameFunction(f, s.culprit));
+      const up = at < 0 ? undefined : s.stack[at + 1];
+      return up !== undefined && sameFunction(up, caller.culprit);
+    });
+    if (callee === undefined) continue;
+    callee.samples += caller.samples;
+    shares.splice(shares.indexOf(caller), 1);
+  }
+  shares.sort((x, y) => y.samples - x.samples);
+  const best = shares[0]!;
+  return { ...a, shares, stack: best.stack, culprit: best.culprit, culpritSamples: best.samples };
 }
 
 const where = (f: { functionName: string; url: string; line: number }): string => `${f.functionName} (${shortUrl(f.url)}:${f.line})`;
