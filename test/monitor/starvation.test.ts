@@ -94,7 +94,14 @@ function driver(child: { stdin: Writable; stdout: Readable }): { next(): Promise
   };
 }
 
-const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+function run(cmd: string, args: string[]): void {
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd} is missing: install util-linux (apt-get install -y util-linux)`);
+    throw e;
+  }
+}
 
 async function hog(ms: number): Promise<void> {
   const h = spawn('taskset', ['-c', CPU_A!, process.execPath, '-e', `const e = Date.now() + ${ms}; while (Date.now() < e);`], { stdio: 'ignore' });
