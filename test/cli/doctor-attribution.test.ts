@@ -83,3 +83,39 @@ test('self samples on a line that calls nothing of the program (a native call) s
   assert.equal(report.blocks[0]!.culprit?.functionName, 'handler', 'most samples are its own');
   assert.equal(report.blocks[0]!.shares?.length, 2);
 });
+
+test('a culprit whose samples are all in a native call it makes gets the line of that call, not of its declaration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'loopwise-attr-'));
+  try {
+    const file = join(dir, 'auth.js');
+    writeFileSync(file, ['function deriveKey(pw) {', "  const salt = 'x';", "  return pbkdf2Sync(pw, salt, 100000, 32, 'sha256');", '}', 'function other() { return pbkdf2Sync(1); }', ''].join('\n'));
+    const url = pathToFileURL(file).href;
+    const nodes = [
+      { id: 1, callFrame: { functionName: '(root)', url: '', scriptId: '0', lineNumber: -1, columnNumber: -1 }, children: [2] },
+      { id: 2, callFrame: { functionName: 'deriveKey', url, scriptId: '1', lineNumber: 0, columnNumber: 18 }, children: [3] },
+      { id: 3, callFrame: { functionName: 'pbkdf2Sync', url: 'node:internal/crypto/pbkdf2', scriptId: '2', lineNumber: 61, columnNumber: 19 }, positionTicks: [{ line: 74, ticks: 30 }] },
+    ];
+    const startUs = Number((100n * MS) / 1000n);
+    const p: RawProcess = {
+      pid: 1,
+      ppid: 0,
+      argv: ['node', 'auth.js'],
+      startNs: 0n,
+      endNs: 700n * MS,
+      samples: [],
+      blocks: [{ startNs: 100n * MS, endNs: 600n * MS, durationMs: 500, startup: false, stack: [], samples: 0, afterNativeCall: false, unfinished: false }],
+      debuggerPauses: 0,
+      starved: { count: 0, totalMs: 0 },
+      profile: { nodes, startTime: startUs, endTime: startUs + 500_000, samples: Array(40).fill(3), timeDeltas: Array(40).fill(10_000) },
+    };
+    const report = analyze([p], { command: ['node'], startedAt: new Date(0), t0Ns: 0n, endNs: 700n * MS, thresholdMs: 100, target: { code: 0, signal: null }, toolVersion: 'test', targetExitCode: 0 });
+    const b = report.blocks[0]!;
+    assert.equal(b.culprit?.functionName, 'deriveKey');
+    assert.equal(b.culprit?.line, 3, 'the line that calls pbkdf2Sync');
+    assert.equal(b.stack.find((f) => f.functionName === 'deriveKey')?.line, 3);
+    assert.equal(report.culprits[0]!.line, 3);
+    assert.match(report.culprits[0]!.advice, /pbkdf2 \(async\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

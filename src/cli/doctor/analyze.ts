@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Culprit, DelayStats, Diagnosis, DoctorReport, ReportBlock, ReportFrame, ReportProcess, TimelineSample } from '../../report/types.js';
 import { isModuleLoading } from '../../monitor/watchdog/layout.js';
-import { isOwnCode, ProfileIndex, type Attribution } from './attribute.js';
+import { FUNCTION_START, isOwnCode, ProfileIndex, type Attribution } from './attribute.js';
 import type { RawProcess, RawSample } from './collect.js';
 
 export interface RunInfo {
@@ -63,12 +63,17 @@ function blocksOf(p: RawProcess, t0: bigint, index: ProfileIndex | null): Report
     const attributed = index?.attribute(Number(b.startNs / 1000n), Number(b.endNs / 1000n)) ?? null;
     const fromProfile = attributed === null ? null : foldCallSites(attributed);
     if (fromProfile !== null) {
-      out.stack = fromProfile.stack.map((f) => preciseLine(f, b.stack));
-      out.culprit = preciseLine(fromProfile.culprit, b.stack);
+      out.stack = callSites(fromProfile.stack.map((f) => preciseLine(f, b.stack)));
+      const c = preciseLine(fromProfile.culprit, b.stack);
+      // The stack's frame of the same function has had its call site looked up.
+      out.culprit = out.stack.find((f) => sameFunction(f, c)) ?? c;
       out.attribution = 'profile';
       const all = fromProfile.shares.reduce((a, s) => a + s.samples, 0);
       if (fromProfile.shares.length > 1) {
-        out.shares = fromProfile.shares.map((s) => ({ ...s.culprit, share: s.samples / all, stack: s.stack }));
+        out.shares = fromProfile.shares.map((s) => {
+          const stack = callSites(s.stack);
+          return { ...(stack.find((f) => sameFunction(f, s.culprit)) ?? s.culprit), share: s.samples / all, stack };
+        });
       }
     } else {
       const c = b.stack.find((f) => isOwnCode(f.url));
@@ -84,6 +89,32 @@ function blocksOf(p: RawProcess, t0: bigint, index: ProfileIndex | null): Report
 }
 
 const sameFunction = (a: ReportFrame, b: ReportFrame): boolean => a.functionName === b.functionName && a.url === b.url;
+
+/**
+ * A frame the profile only knows by its function's first line (all its
+ * samples were in what it called: `pbkdf2Sync` under `deriveKey`) gets the
+ * line of its function that calls the frame inside it by name, when the
+ * source is at hand: `deriveKey (auth.js:14)`, the call, not `auth.js:12`,
+ * the declaration.
+ */
+function callSites(stack: ReportFrame[]): ReportFrame[] {
+  return stack.map((f, i) => {
+    const inner = stack[i - 1];
+    if (inner === undefined || !FUNCTION_START.has(f) || !f.url.startsWith('file://')) return f;
+    const name = inner.functionName.split('.').pop() ?? '';
+    if (!/^[A-Za-z_$][\w$]*$/.test(name)) return f;
+    const call = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\s*\\(`);
+    // Within the function: up to the `}` at its own indentation.
+    const indent = /^\s*/.exec(sourceLine(f.url, f.line))![0];
+    for (let line = f.line; line < f.line + 300; line++) {
+      const code = sourceLine(f.url, line);
+      if (call.test(code)) return { ...f, line, column: 1 };
+      if (line > f.line && code.startsWith(`${indent}}`)) break;
+      if (code === '' && sourceLine(f.url, line + 1) === '' && sourceLine(f.url, line + 2) === '') break;
+    }
+    return f;
+  });
+}
 
 /**
  * V8 charges optimised code that it inlined to the function it was inlined

@@ -53,6 +53,9 @@ export function isOwnCode(url: string): boolean {
   return url !== '' && !url.startsWith('node:') && !AGENT.some((a) => url.startsWith(a));
 }
 
+/** Frames whose line is only where their function starts (no self samples to tell the line). */
+export const FUNCTION_START = new WeakSet<RawFrame>();
+
 /**
  * A profile node's callFrame holds where its function starts; a node with
  * self samples also has the lines they hit: the hottest is where it blocks.
@@ -61,12 +64,14 @@ function toFrame(n: CpuProfileNode): RawFrame {
   let line = n.callFrame.lineNumber + 1;
   let most = 0;
   for (const t of n.positionTicks ?? []) if (t.ticks > most) [line, most] = [t.line, t.ticks];
-  return {
+  const f = {
     functionName: n.callFrame.functionName || '(anonymous)',
     url: n.callFrame.url,
     line,
     column: most > 0 ? 1 : n.callFrame.columnNumber + 1,
   };
+  if (most === 0) FUNCTION_START.add(f);
+  return f;
 }
 
 /** An index of one profile for many block windows. */
