@@ -5,7 +5,8 @@
  * the first chunk to the last) to $LW_BENCH_OUT, so the figure is the
  * target's, not the tool's start-up or report.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { cpuNow, cpuSince } from './_cpu.js';
 
 function chunk(seed: number): number {
   const xs = Array.from({ length: 6_000 }, (_, i) => ((i * 2654435761 + seed) >>> 0) % 100_000);
@@ -25,18 +26,3 @@ for (let i = 0; i < Number(process.env.LW_BENCH_CHUNKS ?? 1_000); i++) {
 const ms = performance.now() - t0;
 if (process.env.LW_BENCH_OUT) writeFileSync(process.env.LW_BENCH_OUT, JSON.stringify({ ms, acc, ...cpuSince(c0) }));
 
-/** The main thread's CPU ns (Linux schedstat) and the process's CPU µs (every thread). */
-function cpuNow(): { main: number; proc: number } {
-  let main = Number.NaN;
-  try {
-    main = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    // not Linux
-  }
-  const u = process.cpuUsage();
-  return { main, proc: u.user + u.system };
-}
-function cpuSince(c0: { main: number; proc: number }): { mainCpuMs: number; procCpuMs: number } {
-  const c = cpuNow();
-  return { mainCpuMs: (c.main - c0.main) / 1e6, procCpuMs: (c.proc - c0.proc) / 1e3 };
-}

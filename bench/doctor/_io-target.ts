@@ -4,12 +4,13 @@
  * each answered after a small file read. Writes its own wall time (ms) to
  * $LW_BENCH_OUT.
  */
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request, createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { cpuNow, cpuSince } from './_cpu.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loopwise-bench-io-'));
 const file = join(dir, 'page.html');
@@ -45,18 +46,3 @@ server.close();
 rmSync(dir, { recursive: true, force: true });
 if (process.env.LW_BENCH_OUT) writeFileSync(process.env.LW_BENCH_OUT, JSON.stringify({ ms, ...cpuSince(c0) }));
 
-/** The main thread's CPU ns (Linux schedstat) and the process's CPU µs (every thread). */
-function cpuNow(): { main: number; proc: number } {
-  let main = Number.NaN;
-  try {
-    main = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    // not Linux
-  }
-  const u = process.cpuUsage();
-  return { main, proc: u.user + u.system };
-}
-function cpuSince(c0: { main: number; proc: number }): { mainCpuMs: number; procCpuMs: number } {
-  const c = cpuNow();
-  return { mainCpuMs: (c.main - c0.main) / 1e6, procCpuMs: (c.proc - c0.proc) / 1e3 };
-}

@@ -4,17 +4,14 @@
  * and without monitoring. Throughput (requests/s) and the server's CPU time
  * per request, for each monitoring set-up of _monitoring.ts.
  *
- * The load: 16 keep-alive connections, one request in flight each, from a
- * minimal raw-socket client (node:net), far cheaper per request than
- * node:http's client, so that the server, not the client, is the
- * bottleneck. Per process: 1 s warm-up, then 5 windows of 2 s (3 with
+ * The load: 16 keep-alive connections from _load.ts. Per process: 1 s warm-up, then 5 windows of 2 s (3 with
  * --quick); the figure is the median window. Bounds: 2 000 000 requests per
  * window at most, 5 s without a response fails the run, 120 s per process.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
+import { keepAliveLoad } from './_load.js';
 import { fileURLToPath } from 'node:url';
 import { median, runScenario, type Variant } from '../core/_harness.js';
 import { ALL, MONITORING, processSetup, usesLoopwise, type Monitoring } from './_monitoring.js';
@@ -22,8 +19,6 @@ import { ALL, MONITORING, processSetup, usesLoopwise, type Monitoring } from './
 const CONNECTIONS = 16;
 const WINDOW_MS = 2_000;
 const MAX_PER_WINDOW = 2_000_000;
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-const MARK = 'HTTP/1.1 200';
 
 async function load(m: Monitoring, quick: boolean): Promise<Record<string, number>> {
   setTimeout(() => {
@@ -52,58 +47,25 @@ async function load(m: Monitoring, quick: boolean): Promise<Record<string, numbe
         srv.on('message', on);
         srv.send({ type: 'cpu' });
       });
-    let done = 0;
-    let last = Date.now();
-    const sockets: net.Socket[] = [];
-    for (let c = 0; c < CONNECTIONS; c++) {
-      const s = net.connect(port, '127.0.0.1');
-      s.setNoDelay(true);
-      let tail = '';
-      s.setEncoding('latin1');
-      s.on('data', (chunk: string) => {
-        // Count responses by their status line, across chunk edges; send the next at once.
-        const text = tail + chunk;
-        let i = text.indexOf(MARK);
-        while (i !== -1) {
-          done++;
-          last = Date.now();
-          if (done < Number.MAX_SAFE_INTEGER) s.write(REQUEST);
-          i = text.indexOf(MARK, i + MARK.length);
-        }
-        tail = text.slice(-(MARK.length - 1));
-      });
-      s.on('error', (e) => {
-        console.error(e);
-        process.exit(4);
-      });
-      s.write(REQUEST);
-      sockets.push(s);
-    }
-    const stall = setInterval(() => {
-      if (Date.now() - last > 5_000) {
-        console.error('no response for 5 s');
-        process.exit(5);
-      }
-    }, 1_000);
+    const load = keepAliveLoad(port, CONNECTIONS);
     const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
     await wait(1_000);
     const rps: number[] = [];
     const cpuPerReq: number[] = [];
     for (let w = 0; w < (quick ? 3 : 5); w++) {
       const c0 = await cpu();
-      const d0 = done;
+      const d0 = load.done;
       const t0 = process.hrtime.bigint();
       await wait(WINDOW_MS);
       const c1 = await cpu();
-      const n = done - d0;
+      const n = load.done - d0;
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       if (n > MAX_PER_WINDOW) throw new Error('over the request bound');
       rps.push(n / s);
       cpuPerReq.push((c1.us - c0.us) / (c1.served - c0.served));
     }
-    clearInterval(stall);
     const end = await cpu();
-    for (const s of sockets) s.destroy();
+    load.stop();
     // Blocks the monitor saw (stalls > threshold under the machine's load) and what their captures cost.
     return { rps: median(rps), cpuUs: median(cpuPerReq), blocks: end.count, captureMs: end.captureMs };
   } finally {

@@ -17,20 +17,32 @@
  * every 1 000: the promise-heavy CPU case) and `http` (an HTTP server in a
  * child process, 16 keep-alive connections from this one, phases of 1.5 s
  * with the server's monitor off / on by IPC; the figure is requests per
- * phase). Monitors: the default (threshold 100 ms, a 25 ms heartbeat) and
- * threshold 40 (10 ms, Clinic Doctor's sampling rate).
+ * phase). Monitors: the default (threshold 100 ms, a 25 ms heartbeat),
+ * threshold 40 (10 ms, Clinic Doctor's sampling rate), and the default with
+ * `gc: true` (a GC PerformanceObserver, what made it opt-in).
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { median, runScenario, settle, type Variant } from '../core/_harness.js';
+import { rep } from './_awaits-work.js';
+import { keepAliveLoad } from './_load.js';
 import { threadCpuMs } from './_threadcpu.js';
 
 type Kind = 'awaits' | 'http' | 'idle';
-const THRESHOLDS = { monitor: 100, 'monitor-40': 40 } as const;
-type Mon = keyof typeof THRESHOLDS;
+/** The monitors compared: the default, a 40 ms threshold, and the default timing every GC (`gc: true`). */
+const MONITORS = {
+  monitor: { blockThresholdMs: 100 },
+  'monitor-40': { blockThresholdMs: 40 },
+  'monitor-gc': { blockThresholdMs: 100, gc: true },
+} as const;
+type Mon = keyof typeof MONITORS;
+const DESC: Record<Mon, string> = {
+  monitor: 'monitorLoop() (threshold 100 ms, 25 ms heartbeat)',
+  'monitor-40': 'monitorLoop({ blockThresholdMs: 40 }) (10 ms heartbeat)',
+  'monitor-gc': 'monitorLoop({ gc: true }) (the default, timing every garbage collection)',
+};
 
 async function startupCost(threshold: number): Promise<{ readyMs: number; cpuMs: number }> {
   const { monitorLoop } = await import('loopwise/monitor');
@@ -47,29 +59,11 @@ async function startupCost(threshold: number): Promise<{ readyMs: number; cpuMs:
 
 // --- awaits -------------------------------------------------------------
 
-const N = 1_000_000;
-const CHUNK = 1_000;
-async function parse(i: number): Promise<number> {
-  return (i * 31) ^ (i >>> 3);
-}
-async function step(i: number): Promise<number> {
-  return (await parse(i)) & 0xff;
-}
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-async function rep(): Promise<number> {
-  let s = 0;
-  for (let i = 0; i < N; i += CHUNK) {
-    for (let j = i; j < i + CHUNK; j++) s += await step(j);
-    await turn();
-  }
-  return s;
-}
-
 async function awaitsPairs(mon: Mon, quick: boolean): Promise<Record<string, number>> {
   const { monitorLoop } = await import('loopwise/monitor');
-  const threshold = THRESHOLDS[mon];
+  const opts = MONITORS[mon];
   const timed = async (on: boolean): Promise<{ wall: number; cpu: number; blocks: number }> => {
-    const m = on ? monitorLoop({ blockThresholdMs: threshold }) : null;
+    const m = on ? monitorLoop(opts) : null;
     if (m !== null) await m.ready;
     await settle();
     const c0 = threadCpuMs();
@@ -98,7 +92,7 @@ async function awaitsPairs(mon: Mon, quick: boolean): Promise<Record<string, num
     cpu.push(on.cpu / off.cpu);
     blocks += on.blocks;
   }
-  const start = await startupCost(threshold);
+  const start = await startupCost(opts.blockThresholdMs);
   return { wall: median(wall), cpu: median(cpu), blocks, ...start };
 }
 
@@ -124,7 +118,7 @@ const tids = (): Set<string> => new Set(readdirSync('/proc/self/task'));
  */
 async function idlePairs(mon: Mon, quick: boolean, bare = false): Promise<Record<string, number>> {
   const { monitorLoop } = await import('loopwise/monitor');
-  const threshold = THRESHOLDS[mon];
+  const threshold = MONITORS[mon].blockThresholdMs;
   const PHASE = 2_000;
   const keep = setInterval(() => {}, 1_000);
   const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -134,7 +128,7 @@ async function idlePairs(mon: Mon, quick: boolean, bare = false): Promise<Record
     // bare: a plain setInterval at the heartbeat's period, no monitor (what any timer costs).
     const period = Math.min(50, Math.max(10, threshold / 4));
     const plain = on && bare ? setInterval(() => {}, period) : null;
-    const m = on && !bare ? monitorLoop({ blockThresholdMs: threshold }) : null;
+    const m = on && !bare ? monitorLoop(MONITORS[mon]) : null;
     if (m !== null) await m.ready;
     await wait(100);
     const theirs = [...tids()].filter((t) => !before.has(t));
@@ -171,57 +165,29 @@ async function idlePairs(mon: Mon, quick: boolean, bare = false): Promise<Record
 
 const CONNECTIONS = 16;
 const PHASE_MS = 1_500;
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-const MARK = 'HTTP/1.1 200';
 
 async function httpPairs(mon: Mon, quick: boolean): Promise<Record<string, number>> {
-  const srv = fork(fileURLToPath(import.meta.url), ['--serve', String(THRESHOLDS[mon])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const srv = fork(fileURLToPath(import.meta.url), ['--serve', mon], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   type Reply = { type: string; port?: number; blocks?: number; readyMs?: number; cpuMs?: number };
+  // One question at a time: one listener each for the answer and for the server dying.
+  let pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
+  srv.on('message', (r: Reply) => pending?.resolve(r));
+  srv.once('exit', (code) => pending?.reject(new Error(`server exited (${code})`)));
   const ask = (msg: object): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      srv.once('message', resolve as (x: unknown) => void);
-      srv.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+      pending = { resolve, reject };
       srv.send(msg);
     });
   try {
     const { port } = await ask({ type: 'hello' });
-    let done = 0;
-    let last = Date.now();
-    const sockets: net.Socket[] = [];
-    for (let c = 0; c < CONNECTIONS; c++) {
-      const s = net.connect(port!, '127.0.0.1');
-      s.setNoDelay(true);
-      s.setEncoding('latin1');
-      let tail = '';
-      s.on('data', (chunk: string) => {
-        const text = tail + chunk;
-        for (let i = text.indexOf(MARK); i !== -1; i = text.indexOf(MARK, i + MARK.length)) {
-          done++;
-          last = Date.now();
-          s.write(REQUEST);
-        }
-        tail = text.slice(-(MARK.length - 1));
-      });
-      s.on('error', (e) => {
-        console.error(e);
-        process.exit(4);
-      });
-      s.write(REQUEST);
-      sockets.push(s);
-    }
-    const stall = setInterval(() => {
-      if (Date.now() - last > 5_000) {
-        console.error('no response for 5 s');
-        process.exit(5);
-      }
-    }, 1_000);
+    const load = keepAliveLoad(port!, CONNECTIONS);
     const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
     const phase = async (on: boolean): Promise<{ rps: number; blocks: number }> => {
       const r = await ask({ type: on ? 'on' : 'off' });
-      const d0 = done;
+      const d0 = load.done;
       const t0 = process.hrtime.bigint();
       await wait(PHASE_MS);
-      const n = done - d0;
+      const n = load.done - d0;
       return { rps: n / (Number(process.hrtime.bigint() - t0) / 1e9), blocks: r.blocks ?? 0 };
     };
     await wait(1_000);
@@ -238,8 +204,7 @@ async function httpPairs(mon: Mon, quick: boolean): Promise<Record<string, numbe
     }
     const end = await ask({ type: 'off' });
     blocks = end.blocks ?? 0;
-    clearInterval(stall);
-    for (const s of sockets) s.destroy();
+    load.stop();
     const start = await ask({ type: 'startup' });
     return { rps: median(ratios), blocks, readyMs: start.readyMs!, cpuMs: start.cpuMs! };
   } finally {
@@ -249,8 +214,9 @@ async function httpPairs(mon: Mon, quick: boolean): Promise<Record<string, numbe
   }
 }
 
-/** The server side of `http`: argv `--serve <threshold>`. */
-async function serve(threshold: number): Promise<void> {
+/** The server side of `http`: argv `--serve <monitor>`. */
+async function serve(mon: Mon): Promise<void> {
+  const opts = MONITORS[mon];
   const http = await import('node:http');
   const { monitorLoop } = await import('loopwise/monitor');
   const items = Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', 'c'], price: i * 1.5 }));
@@ -277,7 +243,7 @@ async function serve(threshold: number): Promise<void> {
       process.send!({ type: 'hello', port: typeof a === 'object' && a !== null ? a.port : 0 });
     } else if (msg.type === 'on') {
       if (m === null) {
-        m = monitorLoop({ blockThresholdMs: threshold });
+        m = monitorLoop(opts);
         await m.ready;
       }
       process.send!({ type: 'on' });
@@ -285,7 +251,7 @@ async function serve(threshold: number): Promise<void> {
       await off();
       process.send!({ type: 'off', blocks });
     } else if (msg.type === 'startup') {
-      process.send!({ type: 'startup', ...(await startupCost(threshold)) });
+      process.send!({ type: 'startup', ...(await startupCost(opts.blockThresholdMs)) });
     }
   });
   process.on('disconnect', () => process.exit(0));
@@ -294,11 +260,11 @@ async function serve(threshold: number): Promise<void> {
 
 const argv = process.argv.slice(2);
 if (argv[0] === '--serve') {
-  await serve(Number(argv[1]));
+  await serve(argv[1] as Mon);
 } else {
   const variant = (kind: Kind, mon: Mon): Variant => ({
     loopwise: true,
-    desc: `${kind === 'awaits' ? '10⁶ awaits' : kind === 'idle' ? "the monitor's own CPU (idle process)" : 'HTTP server'}, ${mon === 'monitor' ? 'monitorLoop() (threshold 100 ms, 25 ms heartbeat)' : 'monitorLoop({ blockThresholdMs: 40 }) (10 ms heartbeat)'}, on vs off in pairs`,
+    desc: `${kind === 'awaits' ? '10⁶ awaits' : kind === 'idle' ? "the monitor's own CPU (idle process)" : 'HTTP server'}, ${DESC[mon]}, on vs off in pairs`,
     custom: ({ quick }) => (kind === 'awaits' ? awaitsPairs(mon, quick) : kind === 'idle' ? idlePairs(mon, quick) : httpPairs(mon, quick)),
   });
   const bareInterval: Variant = {
@@ -306,7 +272,7 @@ if (argv[0] === '--serve') {
     desc: 'no monitor: a bare `setInterval(() => {}, 25)` (the default heartbeat period) in the same idle process, on vs off in pairs',
     custom: ({ quick }) => idlePairs('monitor', quick, true),
   };
-  const names = ['idle:monitor', 'idle:monitor-40', 'awaits:monitor', 'awaits:monitor-40', 'http:monitor', 'http:monitor-40'];
+  const names = ['idle:monitor', 'idle:monitor-40', 'awaits:monitor', 'awaits:monitor-40', 'awaits:monitor-gc', 'http:monitor', 'http:monitor-40', 'http:monitor-gc'];
   await runScenario({
     name: 'monitor-paired',
     title: 'Issue 4: the monitor on vs off in the same process, in ABBA pairs (steady state; start-up apart)',
@@ -331,19 +297,19 @@ if (argv[0] === '--serve') {
       {
         title: '10⁶ awaits: wall time on / off, median of 12 pairs per process (1.000 = no cost; lower is better)',
         unit: '×',
-        rows: ['awaits-monitor:wall', 'awaits-monitor-40:wall'],
+        rows: ['awaits-monitor:wall', 'awaits-monitor-40:wall', 'awaits-monitor-gc:wall'],
         baselines: [],
       },
       {
         title: "10⁶ awaits: the main thread's CPU time on / off (/proc/thread-self/schedstat)",
         unit: '×',
-        rows: ['awaits-monitor:cpu', 'awaits-monitor-40:cpu'],
+        rows: ['awaits-monitor:cpu', 'awaits-monitor-40:cpu', 'awaits-monitor-gc:cpu'],
         baselines: [],
       },
       {
         title: 'HTTP server: requests/s on / off, median of 8 pairs of 1.5 s phases per process (1.000 = no loss; higher is better)',
         unit: '×',
-        rows: ['http-monitor:rps', 'http-monitor-40:rps'],
+        rows: ['http-monitor:rps', 'http-monitor-40:rps', 'http-monitor-gc:rps'],
         baselines: [],
       },
       {

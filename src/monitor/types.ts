@@ -122,11 +122,10 @@ export interface MonitorOptions {
   /**
    * Time every garbage collection (default false): a PerformanceObserver on
    * `gc` entries, as prom-client's default metrics do. Off by default because
-   * it is not free: measured here, it slowed a promise-heavy workload (about
-   * 1 400 scavenges/s) by 10–30 % — with a GC observer V8 runs a third as many
-   * scavenges at twice the total cost — and an HTTP server by about 1 %
-   * (BENCHMARKS.md, "Targets of issue 4"). `loopwise doctor` takes GC time from
-   * its CPU profile instead.
+   * it is not free: measured here (bench monitor-paired, the `gc` rows), it
+   * made a promise-heavy workload 1.18–1.30× slower and an HTTP server
+   * 0.94–1.06× as fast (BENCHMARKS.md, "Targets of issue 4"). `loopwise
+   * doctor` takes GC time from its CPU profile instead.
    */
   gc?: boolean;
   /** Most debugger pauses per block (1..100, default 10). */
